@@ -1,0 +1,282 @@
+/* core/daemon/control.c - the control thread: signals, reloads, watches.
+ *
+ * Signals arrive on a signalfd, plugins' reload requests and retirements
+ * on an eventfd, file changes on inotify: one epoll loop handles them all,
+ * and sleeps until the next timer (a debounced reload, a folder to look
+ * for again, memory to reclaim) or the next event. Nothing polls.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "qsbr.h"
+#include "snapshot.h"
+#include "udp.h"
+#include "watch.h"
+#include "worker.h"
+
+/* sysexits.h values, documented in tgedd(8). */
+#define EXIT_OSERR 71
+
+static int wake_fd = -1;
+
+static void wake(void)
+{
+    uint64_t one = 1;
+    if (wake_fd >= 0 && write(wake_fd, &one, sizeof(one)) < 0 &&
+        errno != EAGAIN)
+        log_err("cannot wake the control loop: %s", strerror(errno));
+}
+
+struct control {
+    const struct control_opts *o;
+    struct snapshot *cur;
+    struct worker **workers;
+    unsigned nworkers;
+    int sigfd, epfd, ifd;
+};
+
+static int same_listen(const struct settings *a, const struct settings *b)
+{
+    if (a->nlisten != b->nlisten || a->workers != b->workers)
+        return 0;
+    for (size_t i = 0; i < a->nlisten; i++)
+        if (strcmp(a->listen[i], b->listen[i]))
+            return 0;
+    return 1;
+}
+
+static void reload(struct control *c)
+{
+    log_notice("reloading %s", c->o->config_path);
+    struct snapshot *n = snapshot_load(c->o->config_path, 1);
+    if (!n) {
+        log_err("reload failed: the configuration above has errors; the "
+                "running configuration keeps serving");
+        return;
+    }
+    if (!same_listen(&c->cur->set, &n->set))
+        log_warn("responder.listen or responder.workers changed: restart "
+                 "tgedd to apply that; the sockets stay as they are");
+    if (n->set.log_level >= 0)
+        log_set_level(n->set.log_level);
+    struct snapshot *old = c->cur;
+    c->cur = n;
+    __atomic_store_n(&worker_snapshot, n, __ATOMIC_SEQ_CST);
+    qsbr_retire(old, snapshot_free);
+    log_notice("reloaded: %zu backend%s", n->nbackends,
+               n->nbackends == 1 ? "" : "s");
+}
+
+static void log_stats(struct control *c)
+{
+    struct worker_stats st;
+    memset(&st, 0, sizeof(st));
+    for (unsigned i = 0; i < c->nworkers; i++)
+        worker_stats_add(c->workers[i], &st);
+    log_notice("stats: received %llu, answered %llu with %llu replies; "
+               "invalid: bad-request %llu, version %llu, unknown-type %llu, "
+               "no-match %llu, unavailable %llu; silent: not-tged %llu, "
+               "not-request %llu, port-0 %llu, unknown %llu; send errors %llu",
+               (unsigned long long)st.received,
+               (unsigned long long)st.answered,
+               (unsigned long long)st.replies,
+               (unsigned long long)st.invalid[0],
+               (unsigned long long)st.invalid[1],
+               (unsigned long long)st.invalid[2],
+               (unsigned long long)st.invalid[3],
+               (unsigned long long)st.invalid[4],
+               (unsigned long long)st.not_tged,
+               (unsigned long long)st.not_request,
+               (unsigned long long)st.port_zero,
+               (unsigned long long)st.unknown_quiet,
+               (unsigned long long)st.send_errors);
+    for (size_t i = 0; i < c->cur->nbackends; i++) {
+        const struct tged_instance *b = c->cur->backends[i];
+        const struct backend_stats *s = &b->stats;
+        log_notice("stats: backend %s: lookups %llu, found %llu, no-match "
+                   "%llu, not-mine %llu, failed %llu, reloads %llu (%llu "
+                   "failed)",
+                   b->name, (unsigned long long)s->lookups,
+                   (unsigned long long)s->found,
+                   (unsigned long long)s->no_match,
+                   (unsigned long long)s->not_mine,
+                   (unsigned long long)s->failed,
+                   (unsigned long long)s->reloads,
+                   (unsigned long long)s->reload_errors);
+    }
+}
+
+/* Run the reloads that are due; the next due time, 0 for none. */
+static uint64_t run_reloads(struct control *c, uint64_t now)
+{
+    uint64_t next = 0;
+    for (size_t i = 0; i < c->cur->nbackends; i++) {
+        struct tged_instance *b = c->cur->backends[i];
+        uint64_t due = __atomic_load_n(&b->reload_due_ms, __ATOMIC_ACQUIRE);
+        if (!due)
+            continue;
+        if (due <= now) {
+            __atomic_store_n(&b->reload_due_ms, 0, __ATOMIC_RELEASE);
+            instance_reload(b);
+            /* A request made during the reload is kept for later. */
+            due = __atomic_load_n(&b->reload_due_ms, __ATOMIC_ACQUIRE);
+            if (!due)
+                continue;
+        }
+        if (!next || due < next)
+            next = due;
+    }
+    return next;
+}
+
+static int open_sockets(struct control *c)
+{
+    const struct settings *set = &c->cur->set;
+    c->workers = calloc(set->workers, sizeof(*c->workers));
+    int *fds = calloc(set->nlisten, sizeof(int));
+    int *fams = calloc(set->nlisten, sizeof(int));
+    if (!c->workers || !fds || !fams)
+        goto fail;
+    for (unsigned w = 0; w < set->workers; w++) {
+        for (size_t i = 0; i < set->nlisten; i++) {
+            struct listen_addr la;
+            udp_parse_listen(set->listen[i], &la);
+            fds[i] = udp_open(&la, set->workers > 1, w == 0);
+            fams[i] = la.family;
+            if (fds[i] < 0) {
+                while (i-- > 0)
+                    close(fds[i]);
+                goto fail;
+            }
+            if (w == 0)
+                log_info("listening on %s", la.text);
+        }
+        c->workers[w] = worker_start(w, fds, fams, set->nlisten);
+        if (!c->workers[w])
+            goto fail;
+        c->nworkers++;
+    }
+    free(fds);
+    free(fams);
+    return 0;
+fail:
+    free(fds);
+    free(fams);
+    return -1;
+}
+
+int control_run(const struct control_opts *o, struct snapshot *s)
+{
+    struct control c = {.o = o, .cur = s, .sigfd = -1, .epfd = -1};
+    int code = 0;
+    __atomic_store_n(&worker_snapshot, s, __ATOMIC_SEQ_CST);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    c.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    c.epfd = epoll_create1(EPOLL_CLOEXEC);
+    c.ifd = watch_init();
+    if (c.sigfd < 0 || wake_fd < 0 || c.epfd < 0) {
+        log_err("cannot set up the control loop: %s", strerror(errno));
+        code = EXIT_OSERR;
+        goto out;
+    }
+    qsbr_set_notify(wake);
+    host_set_wakeup(wake);
+    struct epoll_event ev = {.events = EPOLLIN};
+    ev.data.fd = c.sigfd;
+    epoll_ctl(c.epfd, EPOLL_CTL_ADD, c.sigfd, &ev);
+    ev.data.fd = wake_fd;
+    epoll_ctl(c.epfd, EPOLL_CTL_ADD, wake_fd, &ev);
+    if (c.ifd >= 0) {
+        ev.data.fd = c.ifd;
+        epoll_ctl(c.epfd, EPOLL_CTL_ADD, c.ifd, &ev);
+    }
+
+    if (open_sockets(&c)) {
+        code = EXIT_OSERR;
+        goto out;
+    }
+    log_notice("serving with %zu backend%s, %u worker%s", s->nbackends,
+               s->nbackends == 1 ? "" : "s", c.nworkers,
+               c.nworkers == 1 ? "" : "s");
+    if (o->ready_fd >= 0) {
+        char ok = 0;
+        if (write(o->ready_fd, &ok, 1) < 0)
+            log_warn("cannot tell the parent we are ready: %s",
+                     strerror(errno));
+        close(o->ready_fd);
+    }
+
+    for (int running = 1; running;) {
+        uint64_t now = now_ms();
+        uint64_t next = run_reloads(&c, now);
+        uint64_t retry = watch_tick(now);
+        if (retry && (!next || retry < next))
+            next = retry;
+        if (qsbr_reclaim(0) && (!next || now + 2 < next))
+            next = now + 2;
+        int timeout = -1;
+        if (next)
+            timeout = next > now ? (int)(next - now) : 0;
+        struct epoll_event evs[4];
+        int n = epoll_wait(c.epfd, evs, 4, timeout);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == wake_fd) {
+                uint64_t v;
+                while (read(wake_fd, &v, sizeof(v)) > 0)
+                    ;
+            } else if (fd == c.ifd) {
+                watch_handle();
+            } else if (fd == c.sigfd) {
+                struct signalfd_siginfo si;
+                while (read(c.sigfd, &si, sizeof(si)) == sizeof(si)) {
+                    if (si.ssi_signo == SIGHUP)
+                        reload(&c);
+                    else if (si.ssi_signo == SIGUSR1)
+                        log_stats(&c);
+                    else {
+                        log_notice("signal %u: stopping", si.ssi_signo);
+                        running = 0;
+                    }
+                }
+            }
+        }
+    }
+out:
+    for (unsigned i = 0; i < c.nworkers; i++)
+        worker_stop(c.workers[i]);
+    free(c.workers);
+    qsbr_set_notify(NULL);
+    host_set_wakeup(NULL);
+    snapshot_free(c.cur);
+    qsbr_reclaim(1);
+    watch_shutdown();
+    if (c.sigfd >= 0)
+        close(c.sigfd);
+    if (c.epfd >= 0)
+        close(c.epfd);
+    if (wake_fd >= 0)
+        close(wake_fd);
+    wake_fd = -1;
+    return code;
+}

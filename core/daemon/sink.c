@@ -1,0 +1,208 @@
+/* core/daemon/sink.c - formatting answers into the worker's send buffers.
+ * SPDX-License-Identifier: MIT */
+#include "sink.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "log.h"
+
+int outq_init(struct outq *q, size_t cap, size_t buf_size)
+{
+    memset(q, 0, sizeof(*q));
+    q->slots = calloc(cap, sizeof(*q->slots));
+    if (!q->slots)
+        return -ENOMEM;
+    q->cap = cap;
+    return outq_resize(q, buf_size);
+}
+
+int outq_resize(struct outq *q, size_t buf_size)
+{
+    if (buf_size <= q->buf_size)
+        return 0;
+    for (size_t i = 0; i < q->cap; i++) {
+        char *b = realloc(q->slots[i].buf, buf_size);
+        if (!b)
+            return -ENOMEM;
+        q->slots[i].buf = b;
+    }
+    q->buf_size = buf_size;
+    return 0;
+}
+
+void outq_free(struct outq *q)
+{
+    for (size_t i = 0; q->slots && i < q->cap; i++)
+        free(q->slots[i].buf);
+    free(q->slots);
+    memset(q, 0, sizeof(*q));
+}
+
+char *outq_reserve(struct outq *q)
+{
+    if (q->n == q->cap) {
+        if (q->flush)
+            q->flush(q, q->flush_arg);
+        else
+            q->n = 0;
+    }
+    return q->slots[q->n].buf;
+}
+
+void outq_commit(struct outq *q, size_t len)
+{
+    q->slots[q->n].len = len;
+    q->slots[q->n].req = q->req;
+    q->n++;
+}
+
+void sink_init(struct tged_sink *s, struct outq *q, const char *id,
+               size_t id_len, size_t max_replies, size_t max_reply_size)
+{
+    s->q = q;
+    s->id = id;
+    s->id_len = id_len;
+    s->max_replies = max_replies;
+    s->max_reply_size =
+        max_reply_size < q->buf_size ? max_reply_size : q->buf_size;
+    s->count = 0;
+    s->inst = NULL;
+}
+
+#define REPLY_START "TGED REPLY 1.0\r\nRQ: "
+#define CRLF "\r\n"
+
+size_t sink_block_limit(size_t max_reply_size)
+{
+    /* start line, "RQ: " + 63 + CRLF, "ID: " + 64 + CRLF, final CRLF */
+    size_t fixed = (sizeof(REPLY_START) - 1) + TGED_MAX_TYPE + 2 + 4 +
+                   TGED_MAX_ID + 2 + 2;
+    return max_reply_size > fixed ? max_reply_size - fixed : 0;
+}
+
+int sink_add_block(struct tged_sink *s, const char *type, size_t type_len,
+                   const char *block, size_t block_len)
+{
+    if (sink_full(s))
+        return 1;
+    size_t need = (sizeof(REPLY_START) - 1) + type_len + 2 + block_len + 2;
+    if (s->id)
+        need += 4 + s->id_len + 2;
+    if (need > s->max_reply_size)
+        return -E2BIG;
+    char *p = outq_reserve(s->q);
+    char *start = p;
+    memcpy(p, REPLY_START, sizeof(REPLY_START) - 1);
+    p += sizeof(REPLY_START) - 1;
+    memcpy(p, type, type_len);
+    p += type_len;
+    memcpy(p, CRLF, 2);
+    p += 2;
+    if (s->id) {
+        memcpy(p, "ID: ", 4);
+        p += 4;
+        memcpy(p, s->id, s->id_len);
+        p += s->id_len;
+        memcpy(p, CRLF, 2);
+        p += 2;
+    }
+    memcpy(p, block, block_len);
+    p += block_len;
+    memcpy(p, CRLF, 2);
+    p += 2;
+    outq_commit(s->q, (size_t)(p - start));
+    s->count++;
+    return sink_full(s);
+}
+
+static struct log_limit skip_limit = LOG_LIMIT_INIT(5, 10000);
+
+TGED_API int tged_sink_add_fields(struct tged_sink *s, const char *type,
+                                  size_t type_len,
+                                  const struct tged_field *fields,
+                                  size_t nfields)
+{
+    if (sink_full(s))
+        return 1;
+    /* Format the block on the stack, checking every field: a live source
+     * is as untrusted as the network. */
+    char block[TGED_MAX_DATAGRAM];
+    struct tged_writer w = {.buf = block, .cap = sink_block_limit(s->max_reply_size)};
+    if (!tged_type_valid(type, type_len)) {
+        log_limited(&skip_limit, LOG_WARNING,
+                    "%s: record skipped: type is not valid",
+                    s->inst ? tged_instance_name(s->inst) : "backend");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        const struct tged_field *f = &fields[i];
+        if (!tged_name_valid(f->name, f->name_len) ||
+            tged_name_reserved(f->name, f->name_len) ||
+            !tged_value_valid(f->value, f->value_len)) {
+            log_limited(&skip_limit, LOG_WARNING,
+                        "%s: record skipped: field '%.*s' is not valid TGED",
+                        s->inst ? tged_instance_name(s->inst) : "backend",
+                        (int)(f->name_len > 40 ? 40 : f->name_len), f->name);
+            return -EINVAL;
+        }
+        tged_writer_header(&w, f->name, f->name_len, f->value, f->value_len);
+    }
+    if (w.overflow) {
+        log_limited(&skip_limit, LOG_WARNING,
+                    "%s: record of type %.*s skipped: it does not fit "
+                    "max_reply_size (%zu bytes)",
+                    s->inst ? tged_instance_name(s->inst) : "backend",
+                    (int)type_len, type, s->max_reply_size);
+        return -E2BIG;
+    }
+    return sink_add_block(s, type, type_len, block, w.len);
+}
+
+TGED_API int tged_query_match(const struct tged_query *q,
+                              const struct tged_field *fields, size_t nfields)
+{
+    for (size_t i = 0; i < q->nfilters; i++) {
+        const struct tged_field *flt = &q->filters[i];
+        size_t j;
+        for (j = 0; j < nfields; j++) {
+            if (tged_name_eq(flt->name, flt->name_len, fields[j].name,
+                             fields[j].name_len))
+                break;
+        }
+        if (j == nfields || !tged_name_eq(flt->value, flt->value_len,
+                                          fields[j].value, fields[j].value_len))
+            return 0;
+    }
+    return 1;
+}
+
+static const char *const reason_line[] = {
+    [TGED_REASON_BAD_REQUEST] = "REASON: bad-request\r\n",
+    [TGED_REASON_VERSION] = "REASON: version\r\n",
+    [TGED_REASON_UNKNOWN_TYPE] = "REASON: unknown-type\r\n",
+    [TGED_REASON_NO_MATCH] = "REASON: no-match\r\n",
+    [TGED_REASON_UNAVAILABLE] = "REASON: unavailable\r\n",
+};
+
+void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
+                  const char *id, size_t id_len, int reason)
+{
+    /* At most 16 + 13 + 2 * (4 + 255 + 2) + 22 + 2 bytes: always fits the
+     * smallest buffer a worker has (max_reply_size >= 1024 is enforced). */
+    char *start = outq_reserve(q);
+    struct tged_writer w;
+    tged_writer_start(&w, start, q->buf_size, TGED_METHOD_INVALID);
+    tged_writer_raw(&w, "RP: INVALID\r\n", 13);
+    if (rq)
+        tged_writer_header(&w, "RQ", 2, rq, rq_len);
+    if (id)
+        tged_writer_header(&w, "ID", 2, id, id_len);
+    const char *r = reason_line[reason];
+    tged_writer_raw(&w, r, strlen(r));
+    size_t len = tged_writer_finish(&w);
+    if (len)
+        outq_commit(q, len);
+}

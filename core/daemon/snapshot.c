@@ -1,0 +1,284 @@
+/* core/daemon/snapshot.c - building one configuration snapshot.
+ * SPDX-License-Identifier: MIT */
+#include "snapshot.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "qsbr.h"
+#include "udp.h"
+
+static const struct key_spec top_keys[] = {
+    {"responder", TGED_SETTING_GROUP, 0},
+    {"plugin_dir", TGED_SETTING_PATH, 0},
+    {"backends", TGED_SETTING_LIST, TGED_SETTING_REQUIRED},
+    {"routes", TGED_SETTING_LIST, 0},
+    {0},
+};
+
+static const struct key_spec responder_keys[] = {
+    {"listen", TGED_SETTING_LIST, 0},
+    {"max_replies", TGED_SETTING_INT, 0},
+    {"max_reply_size", TGED_SETTING_INT, 0},
+    {"answer_unknown", TGED_SETTING_BOOL, 0},
+    {"workers", TGED_SETTING_INT, 0},
+    {"log_level", TGED_SETTING_STRING, 0},
+    {0},
+};
+
+static const struct key_spec backend_keys[] = {
+    {"name", TGED_SETTING_STRING, TGED_SETTING_REQUIRED},
+    {"module", TGED_SETTING_STRING, TGED_SETTING_REQUIRED},
+    {0},
+};
+
+static const char *const default_listen[] = {"0.0.0.0:4745", "[::]:4745"};
+
+static int int_in(const config_setting_t *grp, const char *name, long long lo,
+                  long long hi, long long dflt, long long *out)
+{
+    const config_setting_t *s =
+        grp ? config_setting_get_member(grp, name) : NULL;
+    *out = dflt;
+    if (!s)
+        return 0;
+    long long v = config_setting_get_int64(s);
+    if (v < lo || v > hi) {
+        conf_err(s, "responder.%s must be from %lld to %lld, not %lld", name,
+                 lo, hi, v);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int level_of(const char *s)
+{
+    static const char *const names[] = {"error", "warning", "notice", "info",
+                                        "debug"};
+    static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO,
+                               LOG_DEBUG};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(s, names[i]))
+            return prio[i];
+    return -1;
+}
+
+static int read_responder(struct snapshot *s, const config_setting_t *r)
+{
+    struct settings *set = &s->set;
+    int bad = 0;
+    if (r && conf_check_keys(r, "responder", responder_keys, NULL,
+                             "(see tged.conf(5) for the responder's "
+                             "settings)"))
+        return -1;
+    long long v;
+    bad |= int_in(r, "max_replies", 1, 1024, 8, &v);
+    set->max_replies = (size_t)v;
+    bad |= int_in(r, "max_reply_size", 512, TGED_MAX_DATAGRAM,
+                  TGED_DEFAULT_REPLY_SIZE, &v);
+    set->max_reply_size = (size_t)v;
+    bad |= int_in(r, "workers", 1, 64, 1, &v);
+    set->workers = (unsigned)v;
+    set->answer_unknown = 1;
+    const config_setting_t *au =
+        r ? config_setting_get_member(r, "answer_unknown") : NULL;
+    if (au)
+        set->answer_unknown = config_setting_get_bool(au);
+    set->log_level = -1;
+    const char *lvl = NULL;
+    if (r && config_setting_lookup_string(r, "log_level", &lvl)) {
+        set->log_level = level_of(lvl);
+        if (set->log_level < 0) {
+            conf_err(config_setting_get_member(r, "log_level"),
+                     "responder.log_level must be error, warning, notice, "
+                     "info or debug, not \"%s\"",
+                     lvl);
+            bad = 1;
+        }
+    }
+    const config_setting_t *l =
+        r ? config_setting_get_member(r, "listen") : NULL;
+    size_t n = l ? (size_t)config_setting_length(l) : 2;
+    set->listen = calloc(n ? n : 1, sizeof(char *));
+    if (!set->listen)
+        return -1;
+    if (l && n == 0) {
+        conf_err(l, "responder.listen names no address");
+        bad = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *e =
+            l ? config_setting_get_elem(l, (unsigned)i) : NULL;
+        const char *a = e ? config_setting_get_string(e) : default_listen[i];
+        struct listen_addr la;
+        if (!a) {
+            conf_err(e, "responder.listen: each address must be a string");
+            bad = 1;
+            continue;
+        }
+        if (udp_parse_listen(a, &la) != 0) {
+            conf_err(e,
+                     "responder.listen: '%s' is not ADDR, ADDR:PORT or "
+                     "[ADDR6]:PORT with a numeric address",
+                     a);
+            bad = 1;
+            continue;
+        }
+        if (!(set->listen[set->nlisten++] = strdup(a)))
+            return -1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* Check a backend block, open its module and start the instance. */
+static int start_backend(struct snapshot *s, const config_setting_t *b,
+                         int serving)
+{
+    const char *name = NULL, *module = NULL;
+    if (!config_setting_is_group(b)) {
+        conf_err(b, "backends: each backend must be a group { name = ...; "
+                    "module = ...; }");
+        return -1;
+    }
+    config_setting_lookup_string(b, "name", &name);
+    config_setting_lookup_string(b, "module", &module);
+    if (!name || !module) {
+        conf_err(b, "backend: 'name' and 'module' (strings) are required");
+        return -1;
+    }
+    size_t nl = strlen(name);
+    if (!tged_type_valid(name, nl)) {
+        conf_err(config_setting_get_member(b, "name"),
+                 "backend: name '%s' is not valid (1 to 63 of A-Z a-z 0-9 . "
+                 "_ -)",
+                 name);
+        return -1;
+    }
+    for (size_t i = 0; i < s->nbackends; i++)
+        if (!strcmp(s->backends[i]->name, name)) {
+            conf_err(config_setting_get_member(b, "name"),
+                     "backend '%s': the name is used by another backend",
+                     name);
+            return -1;
+        }
+    struct module *m;
+    if (loader_open(&s->modules, module, s->plugin_dir,
+                    config_setting_get_member(b, "module"), &m))
+        return -1;
+    char what[96], hint[512];
+    snprintf(what, sizeof(what), "backend '%s'", name);
+    size_t at = (size_t)snprintf(hint, sizeof(hint), "(module %s takes:",
+                                 m->name);
+    const struct tged_setting *ks = m->desc->settings;
+    for (const struct tged_setting *k = ks; k && k->name && at < sizeof(hint);
+         k++)
+        at += (size_t)snprintf(hint + at, sizeof(hint) - at, "%s %s",
+                               k == ks ? "" : ",", k->name);
+    if (at < sizeof(hint))
+        snprintf(hint + at, sizeof(hint) - at, "%s)",
+                 ks && ks->name ? "" : " nothing more");
+    if (conf_check_keys(b, what, backend_keys, ks, hint))
+        return -1;
+
+    struct tged_instance *inst =
+        instance_new(name, m, b, s->set.max_reply_size);
+    if (!inst)
+        return -1;
+    inst->watching = serving;
+    s->backends[s->nbackends++] = inst;
+    int rc = m->desc->init(inst, &inst->state);
+    if (rc < 0) {
+        conf_err(b, "backend '%s': module %s: init failed: %s", name,
+                 m->path, strerror(-rc));
+        return -1;
+    }
+    inst->live = 1;
+    return 0;
+}
+
+struct snapshot *snapshot_load(const char *path, int serving)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    config_init(&s->cfg);
+    if (!(s->path = strdup(path)) || conf_read(&s->cfg, path))
+        goto fail;
+    const config_setting_t *root = config_root_setting(&s->cfg);
+    if (conf_check_keys(root, "configuration", top_keys, NULL,
+                        "(the top level takes responder, plugin_dir, "
+                        "backends, routes)"))
+        goto fail;
+    if (read_responder(s, config_setting_get_member(root, "responder")))
+        goto fail;
+    const config_setting_t *pd = config_setting_get_member(root, "plugin_dir");
+    char dir[PATH_MAX];
+    s->plugin_dir = pd ? path_join(setting_dir(pd, dir, sizeof(dir)),
+                                   config_setting_get_string(pd))
+                       : strdup(loader_default_dir());
+    if (!s->plugin_dir)
+        goto fail;
+
+    const config_setting_t *bl = config_setting_get_member(root, "backends");
+    if (!config_setting_is_list(bl)) {
+        conf_err(bl, "backends must be a list ( { name = ...; module = ...; "
+                     "}, ... )");
+        goto fail;
+    }
+    unsigned nb = (unsigned)config_setting_length(bl);
+    if (nb == 0) {
+        conf_err(bl, "backends: at least one backend is needed");
+        goto fail;
+    }
+    s->backends = calloc(nb, sizeof(*s->backends));
+    if (!s->backends)
+        goto fail;
+    int bad = 0;
+    for (unsigned i = 0; i < nb; i++)
+        if (start_backend(s, config_setting_get_elem(bl, i), serving))
+            bad = 1;
+    if (bad)
+        goto fail;
+    if (router_build(&s->router, config_setting_get_member(root, "routes"),
+                     s->backends, s->nbackends))
+        goto fail;
+    return s;
+fail:
+    snapshot_free(s);
+    return NULL;
+}
+
+static void close_modules(void *list)
+{
+    loader_close_all(list);
+}
+
+void snapshot_free(void *p)
+{
+    struct snapshot *s = p;
+    if (!s)
+        return;
+    router_free(&s->router);
+    for (size_t i = s->nbackends; i-- > 0;)
+        instance_free(s->backends[i]);
+    free(s->backends);
+    /* Data a plugin retired before close() may still be waiting for its
+     * grace period, with its destructor in the plugin: unload the plugins
+     * only after that, by retiring them too (later, so freed later). */
+    struct module *mods = s->modules;
+    s->modules = NULL;
+    if (mods)
+        qsbr_retire(mods, close_modules);
+    for (size_t i = 0; i < s->set.nlisten; i++)
+        free(s->set.listen[i]);
+    free(s->set.listen);
+    free(s->plugin_dir);
+    free(s->path);
+    config_destroy(&s->cfg);
+    free(s);
+}

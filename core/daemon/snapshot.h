@@ -1,0 +1,43 @@
+/* core/daemon/snapshot.h - one immutable configuration: settings, plugin
+ * instances and routes, built whole from a file, swapped in whole. */
+#ifndef TGEDD_SNAPSHOT_H
+#define TGEDD_SNAPSHOT_H
+
+#include <libconfig.h>
+#include <stddef.h>
+
+#include "host.h"
+#include "router.h"
+
+struct settings {
+    size_t max_replies;
+    size_t max_reply_size;
+    int answer_unknown;
+    unsigned workers;
+    char **listen;
+    size_t nlisten;
+    int log_level; /* syslog priority, -1 when not set */
+};
+
+struct snapshot {
+    config_t cfg; /* settings' strings live here */
+    char *path;
+    struct settings set;
+    char *plugin_dir;
+    struct module *modules;
+    struct tged_instance **backends;
+    size_t nbackends;
+    struct router router;
+};
+
+/*
+ * Read and check a configuration, open its plugins and start every backend.
+ * `serving`: backends may watch files (0 for `tgedd -t`). Every problem is
+ * logged with file and line; NULL when any is found.
+ */
+struct snapshot *snapshot_load(const char *path, int serving);
+
+/* Close the backends and plugins; a void * for qsbr_retire(). */
+void snapshot_free(void *snapshot);
+
+#endif
