@@ -71,7 +71,13 @@ const char *setting_dir(const config_setting_t *s, char *buf, size_t len)
         snprintf(buf, len, ".");
         return buf;
     }
-    snprintf(buf, len, "%s", file);
+    /* libconfig names an @include'd file as written, relative to the
+     * include folder (the main file's). */
+    const char *inc = s->config ? s->config->include_dir : NULL;
+    if (file[0] != '/' && inc)
+        snprintf(buf, len, "%s/%s", inc, file);
+    else
+        snprintf(buf, len, "%s", file);
     char *slash = strrchr(buf, '/');
     if (!slash)
         snprintf(buf, len, ".");
