@@ -60,7 +60,8 @@ enum tged_client_result {
 };
 
 /** Called for each answer given to the caller; return non-zero to stop
- *  waiting at once. */
+ *  waiting at once. `answer` is valid only during the call: copy what you
+ *  keep. */
 typedef int (*tged_answer_fn)(const struct tged_answer *answer, void *arg);
 
 /**
@@ -79,7 +80,7 @@ typedef int (*tged_answer_fn)(const struct tged_answer *answer, void *arg);
  * @param opts      NULL for the defaults
  * @param fn        may be NULL (then only the result counts)
  * @return an enum tged_client_result, or -EINVAL (bad type, filter or
- *         address), -errno of a socket call
+ *         address), -ENOMEM, -errno of a socket call
  */
 TGED_API int tged_discover(const char *type, const struct tged_kv *filters,
                            size_t nfilters,
@@ -87,7 +88,8 @@ TGED_API int tged_discover(const char *type, const struct tged_kv *filters,
                            tged_answer_fn fn, void *arg);
 
 /** One call for the common case: the first REPLY (or the INVALID) into
- *  *out. Same results as tged_discover(). */
+ *  *out. Same results as tged_discover(). struct tged_answer is about
+ *  37 KiB: on a small thread stack, allocate it. */
 TGED_API int tged_discover_one(const char *type,
                                const struct tged_kv *filters, size_t nfilters,
                                const struct tged_client_options *opts,
