@@ -69,11 +69,12 @@ static int route_fill(struct route *rt, const config_setting_t *rs,
     return bad ? -1 : 0;
 }
 
-int router_build(struct router *r, const config_setting_t *routes,
-                 struct tged_instance **backends, size_t nbackends)
+int router_build(struct router *r, const config_setting_t *const *routes,
+                 size_t n, int have_routes, struct tged_instance **backends,
+                 size_t nbackends)
 {
     memset(r, 0, sizeof(*r));
-    if (!routes) {
+    if (!have_routes) {
         r->implicit.type = strdup("*");
         r->implicit.type_len = 1;
         r->implicit.backends = calloc(nbackends ? nbackends : 1,
@@ -88,18 +89,12 @@ int router_build(struct router *r, const config_setting_t *routes,
         r->fallback = &r->implicit;
         return 0;
     }
-    if (!config_setting_is_list(routes)) {
-        conf_err(routes, "routes must be a list ( { type = ...; backends = "
-                         "(...); }, ... )");
-        return -1;
-    }
-    unsigned n = (unsigned)config_setting_length(routes);
     r->routes = calloc(n ? n : 1, sizeof(*r->routes));
     if (!r->routes)
         return -1;
     int bad = 0;
-    for (unsigned i = 0; i < n; i++) {
-        const config_setting_t *rs = config_setting_get_elem(routes, i);
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *rs = routes[i];
         if (!config_setting_is_group(rs)) {
             conf_err(rs, "routes: each route must be a group { ... }");
             bad = 1;

@@ -30,10 +30,12 @@ struct router {
     struct route implicit;
 };
 
-/* Build from the `routes` setting (NULL: every type asks every backend in
- * order). Logs each error with file and line; 0 or -1. */
-int router_build(struct router *r, const config_setting_t *routes,
-                 struct tged_instance **backends, size_t nbackends);
+/* Build from route groups gathered from every configuration file; with no
+ * `routes` setting anywhere (have_routes 0), every type asks every backend
+ * in order. Logs each error with file and line; 0 or -1. */
+int router_build(struct router *r, const config_setting_t *const *routes,
+                 size_t n, int have_routes, struct tged_instance **backends,
+                 size_t nbackends);
 void router_free(struct router *r);
 
 /* The route for a type, or NULL (then the answer is unknown-type). */

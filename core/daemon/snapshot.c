@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: MIT */
 #include "snapshot.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,15 @@
 static const struct key_spec top_keys[] = {
     {"responder", TGED_SETTING_GROUP, 0},
     {"plugin_dir", TGED_SETTING_PATH, 0},
-    {"backends", TGED_SETTING_LIST, TGED_SETTING_REQUIRED},
+    {"backends", TGED_SETTING_LIST, 0},
+    {"routes", TGED_SETTING_LIST, 0},
+    {"conf_dir", TGED_SETTING_PATH, 0},
+    {0},
+};
+
+/* What a file of conf_dir may hold: a package adds backends and routes. */
+static const struct key_spec drop_keys[] = {
+    {"backends", TGED_SETTING_LIST, 0},
     {"routes", TGED_SETTING_LIST, 0},
     {0},
 };
@@ -201,8 +211,101 @@ static int start_backend(struct snapshot *s, const config_setting_t *b,
     return 0;
 }
 
+/* The backend and route groups of every file, in reading order. */
+struct parts {
+    const config_setting_t **backends, **routes;
+    size_t nbackends, nroutes;
+    int have_routes;
+};
+
+static int append(const config_setting_t ***v, size_t *n,
+                  const config_setting_t *list)
+{
+    unsigned len = (unsigned)config_setting_length(list);
+    const config_setting_t **nv = realloc(*v, (*n + len + 1) * sizeof(**v));
+    if (!nv)
+        return -1;
+    *v = nv;
+    for (unsigned i = 0; i < len; i++)
+        nv[(*n)++] = config_setting_get_elem(list, i);
+    return 0;
+}
+
+static int collect(struct parts *p, const config_setting_t *root)
+{
+    const config_setting_t *b = config_setting_get_member(root, "backends");
+    const config_setting_t *r = config_setting_get_member(root, "routes");
+    if (b && !config_setting_is_list(b)) {
+        conf_err(b, "backends must be a list ( { name = ...; module = ...; "
+                    "}, ... )");
+        return -1;
+    }
+    if (r && !config_setting_is_list(r)) {
+        conf_err(r, "routes must be a list ( { type = ...; backends = "
+                    "(...); }, ... )");
+        return -1;
+    }
+    if ((b && append(&p->backends, &p->nbackends, b)) ||
+        (r && append(&p->routes, &p->nroutes, r)))
+        return -1;
+    if (r)
+        p->have_routes = 1;
+    return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int conf_file(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".conf");
+}
+
+/* Read the *.conf files of conf_dir in name order. A missing folder is
+ * fine (nothing dropped in); an unreadable one is not. */
+static int read_drop_dir(struct snapshot *s, const char *dir, struct parts *p,
+                         int explicit)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, conf_file, by_name);
+    if (n < 0) {
+        if (errno == ENOENT && !explicit)
+            return 0;
+        log_err("%s: cannot read the folder of configuration files: %s", dir,
+                strerror(errno));
+        return -1;
+    }
+    int bad = 0;
+    s->drop = calloc((size_t)n + 1, sizeof(*s->drop));
+    if (!s->drop)
+        bad = 1;
+    for (int i = 0; i < n; i++) {
+        if (!bad) {
+            char *file = path_join(dir, names[i]->d_name);
+            config_t *c = &s->drop[s->ndrop];
+            config_init(c);
+            s->ndrop++;
+            if (!file || conf_read(c, file) ||
+                conf_check_keys(config_root_setting(c), "configuration",
+                                drop_keys, NULL,
+                                "(a file of conf_dir takes backends and "
+                                "routes)") ||
+                collect(p, config_root_setting(c)))
+                bad = 1;
+            free(file);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return bad ? -1 : 0;
+}
+
 struct snapshot *snapshot_load(const char *path, int serving)
 {
+    struct parts parts = {0};
     struct snapshot *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -212,7 +315,7 @@ struct snapshot *snapshot_load(const char *path, int serving)
     const config_setting_t *root = config_root_setting(&s->cfg);
     if (conf_check_keys(root, "configuration", top_keys, NULL,
                         "(the top level takes responder, plugin_dir, "
-                        "backends, routes)"))
+                        "conf_dir, backends, routes)"))
         goto fail;
     if (read_responder(s, config_setting_get_member(root, "responder")))
         goto fail;
@@ -224,31 +327,46 @@ struct snapshot *snapshot_load(const char *path, int serving)
     if (!s->plugin_dir)
         goto fail;
 
-    const config_setting_t *bl = config_setting_get_member(root, "backends");
-    if (!config_setting_is_list(bl)) {
-        conf_err(bl, "backends must be a list ( { name = ...; module = ...; "
-                     "}, ... )");
+    if (collect(&parts, root))
+        goto fail;
+    const config_setting_t *cd = config_setting_get_member(root, "conf_dir");
+    char main_dir[PATH_MAX];
+    snprintf(main_dir, sizeof(main_dir), "%s", path);
+    char *slash = strrchr(main_dir, '/');
+    if (slash)
+        *slash = '\0';
+    char *drop_dir = path_join(cd ? setting_dir(cd, dir, sizeof(dir))
+                                  : (slash ? main_dir : "."),
+                               cd ? config_setting_get_string(cd) : "conf.d");
+    if (!drop_dir || read_drop_dir(s, drop_dir, &parts, cd != NULL)) {
+        free(drop_dir);
         goto fail;
     }
-    unsigned nb = (unsigned)config_setting_length(bl);
-    if (nb == 0) {
-        conf_err(bl, "backends: at least one backend is needed");
+    free(drop_dir);
+    if (parts.nbackends == 0) {
+        log_err("%s: no backend: the configuration (or a file of conf_dir) "
+                "needs backends = ( { name = ...; module = ...; } )",
+                path);
         goto fail;
     }
-    s->backends = calloc(nb, sizeof(*s->backends));
+    s->backends = calloc(parts.nbackends, sizeof(*s->backends));
     if (!s->backends)
         goto fail;
     int bad = 0;
-    for (unsigned i = 0; i < nb; i++)
-        if (start_backend(s, config_setting_get_elem(bl, i), serving))
+    for (size_t i = 0; i < parts.nbackends; i++)
+        if (start_backend(s, parts.backends[i], serving))
             bad = 1;
     if (bad)
         goto fail;
-    if (router_build(&s->router, config_setting_get_member(root, "routes"),
-                     s->backends, s->nbackends))
+    if (router_build(&s->router, parts.routes, parts.nroutes,
+                     parts.have_routes, s->backends, s->nbackends))
         goto fail;
+    free(parts.backends);
+    free(parts.routes);
     return s;
 fail:
+    free(parts.backends);
+    free(parts.routes);
     snapshot_free(s);
     return NULL;
 }
@@ -279,6 +397,9 @@ void snapshot_free(void *p)
     free(s->set.listen);
     free(s->plugin_dir);
     free(s->path);
+    for (size_t i = 0; i < s->ndrop; i++)
+        config_destroy(&s->drop[i]);
+    free(s->drop);
     config_destroy(&s->cfg);
     free(s);
 }

@@ -5,6 +5,7 @@ non-zero."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -253,6 +254,67 @@ class Loader(Checker):
         p = run_tgedd("--check-plugin", os.path.join(BROKEN, "oldabi.so"))
         self.assertEqual(p.returncode, EX_CONFIG)
         self.assertIn("built for plugin ABI 99", p.stderr)
+
+
+class DropIn(Checker):
+    """conf.d/*.conf beside the main file add backends and routes."""
+
+    def test_files_are_read_in_name_order(self):
+        r = Responder(static_backend("main", rec("A", FROM="main")),
+                      routes='{ type = "A"; backends = ( "main" ); }')
+        self.addCleanup(r.cleanup)
+        os.mkdir(r.path("conf.d"))
+        r.write("conf.d/20-second.conf",
+                "backends = ( %s );\nroutes = ( { type = \"B\"; backends = "
+                "( \"one\", \"two\" ); policy = \"merge\"; } );\n"
+                % static_backend("two", rec("B", FROM="two")))
+        r.write("conf.d/10-first.conf", "backends = ( %s );\n"
+                % static_backend("one", rec("B", FROM="one")))
+        r.write("conf.d/README", "not a .conf file: ignored\n")
+        r.start()
+        got = r.ask_parsed("TGED DISCOVERY 1.0\r\nRQ: B\r\n\r\n")
+        self.assertEqual([dict(h)["FROM"] for _, h in got], ["one", "two"])
+
+    def test_errors_name_the_dropped_in_file(self):
+        r = Responder(static_backend("main", rec("A", B="c")))
+        self.addCleanup(r.cleanup)
+        os.mkdir(r.path("conf.d"))
+        r.write("conf.d/pkg.conf", 'backends = ();\nresponder = { };\n')
+        p = run_tgedd("-t", "-c", r.conf)
+        self.assertRefused(p, re.escape(r.path("conf.d/pkg.conf")) +
+                           ":2: configuration: unknown setting 'responder'")
+
+    def test_explicit_conf_dir_must_exist(self):
+        r = Responder(None, raw='plugin_dir = "%s";\nconf_dir = "nope.d";\n'
+                      'backends = ( %s );\n'
+                      % (PLUGINS, static_backend("s", rec("A", B="c"))))
+        self.addCleanup(r.cleanup)
+        p = run_tgedd("-t", "-c", r.conf)
+        self.assertRefused(p, re.escape(r.path("nope.d")) + ": cannot read")
+
+    def test_backends_may_all_come_from_conf_dir(self):
+        r = Responder(None, raw='plugin_dir = "%s";\nconf_dir = "sites";\n'
+                      % PLUGINS)
+        self.addCleanup(r.cleanup)
+        os.mkdir(r.path("sites"))
+        r.write("sites/a.conf", "backends = ( %s );\n"
+                % static_backend("s", rec("A", B="c")))
+        p = run_tgedd("-t", "-c", r.conf)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.unlink(r.path("sites/a.conf"))
+        p = run_tgedd("-t", "-c", r.conf)
+        self.assertRefused(p, "no backend")
+
+    def test_sighup_reads_new_files(self):
+        r = self.responder(static_backend("main", rec("A", FROM="main")))
+        os.mkdir(r.path("conf.d"))
+        r.write("conf.d/new.conf", "backends = ( %s );\n"
+                % static_backend("new", rec("N", FROM="new")))
+        mark = r.log_mark()
+        r.signal(signal.SIGHUP)
+        r.wait_log("reloaded: 2 backends", after=mark)
+        got = r.ask_parsed("TGED DISCOVERY 1.0\r\nRQ: N\r\n\r\n")
+        self.assertEqual(dict(got[0][1])["FROM"], "new")
 
 
 class Options(ResponderTest):
