@@ -18,6 +18,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#else
+#define sd_notify(unset, state) ((void)0)
+#define sd_notifyf(unset, ...) ((void)0)
+#endif
+
 #include "log.h"
 #include "qsbr.h"
 #include "snapshot.h"
@@ -59,10 +66,13 @@ static int same_listen(const struct settings *a, const struct settings *b)
 static void reload(struct control *c)
 {
     log_notice("reloading %s", c->o->config_path);
+    sd_notify(0, "RELOADING=1");
     struct snapshot *n = snapshot_load(c->o->config_path, 1);
     if (!n) {
         log_err("reload failed: the configuration above has errors; the "
                 "running configuration keeps serving");
+        sd_notify(0, "READY=1\nSTATUS=reload failed: the configuration has "
+                     "errors (see the log); the previous one keeps serving");
         return;
     }
     if (!same_listen(&c->cur->set, &n->set))
@@ -75,6 +85,8 @@ static void reload(struct control *c)
     __atomic_store_n(&worker_snapshot, n, __ATOMIC_SEQ_CST);
     qsbr_retire(old, snapshot_free);
     log_notice("reloaded: %zu backend%s", n->nbackends,
+               n->nbackends == 1 ? "" : "s");
+    sd_notifyf(0, "READY=1\nSTATUS=serving with %zu backend%s", n->nbackends,
                n->nbackends == 1 ? "" : "s");
 }
 
@@ -218,6 +230,9 @@ int control_run(const struct control_opts *o, struct snapshot *s)
     log_notice("serving with %zu backend%s, %u worker%s", s->nbackends,
                s->nbackends == 1 ? "" : "s", c.nworkers,
                c.nworkers == 1 ? "" : "s");
+    sd_notifyf(0, "READY=1\nSTATUS=serving with %zu backend%s\nMAINPID=%lu",
+               s->nbackends, s->nbackends == 1 ? "" : "s",
+               (unsigned long)getpid());
     if (o->ready_fd >= 0) {
         char ok = 0;
         if (write(o->ready_fd, &ok, 1) < 0)
@@ -263,6 +278,7 @@ int control_run(const struct control_opts *o, struct snapshot *s)
         }
     }
 out:
+    sd_notify(0, "STOPPING=1");
     for (unsigned i = 0; i < c.nworkers; i++)
         worker_stop(c.workers[i]);
     free(c.workers);

@@ -91,11 +91,13 @@ class Responder:
             f.write(text)
         return p
 
-    def start(self, args=(), ready=True):
+    def start(self, args=(), ready=True, env=None):
+        """Start tgedd -f; env adds variables to the environment."""
+        full = dict(os.environ, **(env or {}))
         self.proc = subprocess.Popen(
             [TGEDD, "-f", "-c", self.conf] + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, env=full)
         self._reader = threading.Thread(target=self._read_log, daemon=True)
         self._reader.start()
         if ready:
@@ -148,6 +150,7 @@ class Responder:
                 raise
         if self.proc:
             self._reader.join(5)
+            self.proc.stderr.close()
         return self.proc.returncode if self.proc else None
 
     def cleanup(self):

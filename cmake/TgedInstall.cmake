@@ -1,0 +1,38 @@
+# Install layout (GNUInstallDirs): tged in bin, tgedd in sbin, plugins in
+# <libdir>/tged/plugins, headers in include/tged, configuration in
+# <sysconfdir>/tged with conf.d/, the systemd unit, the SDK files.
+file(STRINGS ${PROJECT_SOURCE_DIR}/include/tged/plugin.h abi_line
+     REGEX "^#define TGED_PLUGIN_ABI [0-9]+")
+string(REGEX REPLACE ".* ([0-9]+)$" "\\1" TGED_PLUGIN_ABI "${abi_line}")
+
+install(FILES ${PROJECT_SOURCE_DIR}/etc/tged.conf ${PROJECT_SOURCE_DIR}/etc/records.conf
+        DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/tged COMPONENT core)
+install(FILES ${PROJECT_SOURCE_DIR}/etc/conf.d/README
+        DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/tged/conf.d COMPONENT core)
+
+set(SBINDIR ${CMAKE_INSTALL_FULL_SBINDIR})
+set(SYSCONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR})
+configure_file(${PROJECT_SOURCE_DIR}/etc/tgedd.service
+               ${PROJECT_BINARY_DIR}/tgedd.service @ONLY)
+set(TGED_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE PATH
+    "Where the systemd unit is installed (relative to the prefix)")
+install(FILES ${PROJECT_BINARY_DIR}/tgedd.service
+        DESTINATION ${TGED_SYSTEMD_UNIT_DIR} COMPONENT core)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/templates/tged-plugin.pc.in
+               ${PROJECT_BINARY_DIR}/tged-plugin.pc @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/templates/tged.pc.in
+               ${PROJECT_BINARY_DIR}/tged.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/tged-plugin.pc ${PROJECT_BINARY_DIR}/tged.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+include(CMakePackageConfigHelpers)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/templates/tgedConfig.cmake.in
+               ${PROJECT_BINARY_DIR}/tgedConfig.cmake @ONLY)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/tgedConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(EXPORT tgedTargets NAMESPACE tged::
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tged COMPONENT dev)
+install(FILES ${PROJECT_BINARY_DIR}/tgedConfig.cmake
+              ${PROJECT_BINARY_DIR}/tgedConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tged COMPONENT dev)
