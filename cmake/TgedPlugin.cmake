@@ -14,6 +14,6 @@ function(tged_add_plugin name)
   if(P_LIBS)
     target_link_libraries(plugin_${name} PRIVATE ${P_LIBS})
   endif()
-  install(TARGETS plugin_${name} LIBRARY DESTINATION ${TGED_PLUGIN_DIR}
+  install(TARGETS plugin_${name} LIBRARY DESTINATION ${TGED_PLUGIN_SUBDIR}
           COMPONENT ${P_COMPONENT})
 endfunction()
