@@ -43,12 +43,34 @@ def ask(type_, *filters, id_=None):
     return req + "\r\n"
 
 
+SANITIZER = re.compile(r"Sanitizer|runtime error:")
+
+
+class JsonTest(ResponderTest):
+    """Fails a test whose tgedd reported a sanitizer error (in a
+    -DTGED_SANITIZE=ON build), including leaks found at exit."""
+
+    def responder(self, *a, **kw):
+        holder = []
+        self.addCleanup(lambda: holder and self.assertNotRegex(
+            holder[0].log_text(), SANITIZER))
+        r = super().responder(*a, **kw)
+        holder.append(r)
+        return r
+
+    def check(self, r):
+        """Run tgedd -t on r's configuration."""
+        p = run_tgedd("-t", "-c", r.conf)
+        self.assertNotRegex(p.stderr, SANITIZER)
+        return p
+
+
 def one(value):
     """A file whose only record is A { V = value }."""
     return json.dumps({"A": {"V": value}}) + "\n"
 
 
-class Serving(ResponderTest):
+class Serving(JsonTest):
     def setUp(self):
         self.r = self.responder(backend(), files={"services.json": SAMPLE})
 
@@ -105,7 +127,7 @@ class Serving(ResponderTest):
                         "no records)")
 
 
-class Values(ResponderTest):
+class Values(JsonTest):
     def test_values_as_written(self):
         text = ('{"V": {"S": "caf\\u00e9 \\"x\\" a\\\\b", "U": "Büro",\n'
                 '       "ZERO": 0, "NEG": -42, "MAX": 9223372036854775807,\n'
@@ -230,13 +252,13 @@ BAD = [
 ]
 
 
-class RefusedAtStart(ResponderTest):
+class RefusedAtStart(JsonTest):
     def test_every_refusal_names_the_spot(self):
         for what, text, want in BAD:
             with self.subTest(what):
                 r = Responder(backend(), files={"services.json": text})
                 self.addCleanup(r.cleanup)
-                p = run_tgedd("-t", "-c", r.conf)
+                p = self.check(r)
                 self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
                 self.assertIn("backend live (json): %s:%s"
                               % (r.path("services.json"), want), p.stderr)
@@ -244,7 +266,7 @@ class RefusedAtStart(ResponderTest):
     def test_missing_file(self):
         r = Responder(backend("nothere.json"))
         self.addCleanup(r.cleanup)
-        p = run_tgedd("-t", "-c", r.conf)
+        p = self.check(r)
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
         self.assertIn("%s: cannot open: No such file or directory"
                       % r.path("nothere.json"), p.stderr)
@@ -253,14 +275,14 @@ class RefusedAtStart(ResponderTest):
         r = Responder(backend("dir.json"))
         self.addCleanup(r.cleanup)
         os.mkdir(r.path("dir.json"))
-        p = run_tgedd("-t", "-c", r.conf)
+        p = self.check(r)
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
         self.assertIn("dir.json: not a regular file", p.stderr)
 
     def test_file_setting_is_required(self):
         r = Responder('{ name = "live"; module = "json"; }')
         self.addCleanup(r.cleanup)
-        p = run_tgedd("-t", "-c", r.conf)
+        p = self.check(r)
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
         self.assertRegex(p.stderr, r"tged\.conf:\d+: .*setting 'file' is "
                          r"required")
@@ -268,14 +290,14 @@ class RefusedAtStart(ResponderTest):
     def test_mistyped_file_setting(self):
         r = Responder('{ name = "live"; module = "json"; file = 3; }')
         self.addCleanup(r.cleanup)
-        p = run_tgedd("-t", "-c", r.conf)
+        p = self.check(r)
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
         self.assertIn("file", p.stderr)
 
     def test_good_file_checks_good(self):
         r = Responder(backend(), files={"services.json": SAMPLE})
         self.addCleanup(r.cleanup)
-        p = run_tgedd("-t", "-c", r.conf)
+        p = self.check(r)
         self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_shipped_sample_is_good(self):
@@ -283,12 +305,12 @@ class RefusedAtStart(ResponderTest):
         sample = os.path.join(src, "etc", "services.json")
         r = Responder(backend(sample))
         self.addCleanup(r.cleanup)
-        p = run_tgedd("-t", "-c", r.conf)
+        p = self.check(r)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("records of", p.stderr)
 
 
-class Watched(ResponderTest):
+class Watched(JsonTest):
     def setUp(self):
         self.r = self.responder(backend(), files={"services.json": one("1")})
         self.file = self.r.path("services.json")
@@ -407,7 +429,7 @@ def big_file(gen, n=100000, many=8):
     return "".join(parts)
 
 
-class Big(ResponderTest):
+class Big(JsonTest):
     def test_100k_records_swapped_by_rename_under_load(self):
         old, new = big_file(1), big_file(2)
         r = self.responder(backend(), files={"services.json": old})
