@@ -660,9 +660,9 @@ static struct data *load(struct state *st, int again, int *err)
     root = json_loadb(buf, ld.len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         char tb[sizeof(je.text) * 4 + 8];
+        shown(je.text, strlen(je.text), tb, sizeof(tb));
         /* jansson says column 0 at the very start of a line (at end of
          * file after a newline): that is column 1 to an editor. */
-        shown(je.text, strlen(je.text), tb, sizeof(tb));
         if (je.line > 0)
             tged_log(st->ctx, LOG_ERR, "%s:%d:%d: %s", st->file, je.line,
                      je.column > 0 ? je.column : 1, tb);

@@ -292,7 +292,8 @@ class RefusedAtStart(JsonTest):
         self.addCleanup(r.cleanup)
         p = self.check(r)
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
-        self.assertIn("file", p.stderr)
+        self.assertRegex(p.stderr, r"tged\.conf:\d+: backend 'live': setting "
+                         r"'file' must be a string")
 
     def test_good_file_checks_good(self):
         r = Responder(backend(), files={"services.json": SAMPLE})
@@ -408,8 +409,7 @@ class Watched(JsonTest):
             f.write(text[len(text) // 2:])
         self.served("9")
         self.assertRegex(self.r.log_text(),
-                         r"services\.json:1:\d+: unexpected token near end "
-                         r"of file|services\.json:1:\d+: .* near end of file")
+                         r"services\.json:1:\d+: .*near end of file")
 
 
 def big_file(gen, n=100000, many=8):
