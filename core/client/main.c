@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #ifndef TGED_VERSION
 #error "TGED_VERSION must be defined by the build"
@@ -25,6 +28,7 @@ enum {
     EXIT_INVALID = 1,
     EXIT_NO_ANSWER = 2,
     EXIT_USAGE = 64,
+    EXIT_UNAVAILABLE = 69,
     EXIT_OSERR = 71,
     EXIT_IOERR = 74,
 };
@@ -40,6 +44,7 @@ struct printer {
 
 static const char usage_text[] =
     "Usage: tged [options] TYPE [FIELD=VALUE ...]\n"
+    "       tged --stats | --status | --reload [--control PATH]\n"
     "Ask the local network where the service of type TYPE is (TGED 1.0\n"
     "discovery) and print the answer. Each FIELD=VALUE is a filter: only\n"
     "records that have FIELD with this value (compared case-insensitively)\n"
@@ -60,6 +65,11 @@ static const char usage_text[] =
     "                            characters (default: 16 random hex digits)\n"
     "      --json                print JSON\n"
     "      --env                 print shell assignments, for eval\n"
+    "      --stats               print the counters of the local tgedd\n"
+    "      --status              print the state of its backends\n"
+    "      --reload              make it reload its configuration\n"
+    "      --control PATH        its control socket (default\n"
+    "                            /run/tged/control)\n"
     "  -h, --help                print this help and exit\n"
     "  -V, --version             print the version and exit\n"
     "\n"
@@ -82,6 +92,7 @@ static const char usage_text[] =
     "  1   only INVALID answers came (unknown type, no match, ...)\n"
     "  2   no answer within the timeout\n"
     "  64  usage error (bad option, TYPE, FIELD=VALUE, ID or address)\n"
+    "  69  --stats, --status, --reload: no tgedd on the control socket\n"
     "  71  the request could not be sent (no route, no such interface...)\n"
     "  74  the output could not be written\n"
     "\n"
@@ -324,9 +335,46 @@ static size_t request_size(const char *type, const char *id,
     return len;
 }
 
+/* Send one command to tgedd's control socket and copy the answer to
+ * stdout; an exit status. */
+static int control(const char *path, const char *cmd)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        usage_error("--control '%s': path too long", path);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "tged: %s: %s (is tgedd running, and is this its "
+                        "control socket?)\n",
+                path, strerror(errno));
+        return EXIT_UNAVAILABLE;
+    }
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%s\n", cmd);
+    if (write(fd, line, (size_t)n) != n) {
+        fprintf(stderr, "tged: %s: %s\n", path, strerror(errno));
+        close(fd);
+        return EXIT_UNAVAILABLE;
+    }
+    char buf[4096];
+    ssize_t k;
+    int failed = 0;
+    while ((k = read(fd, buf, sizeof(buf))) > 0) {
+        if (!strncmp(buf, "error", 5) || !strncmp(buf, "reload failed", 13))
+            failed = 1;
+        fwrite(buf, 1, (size_t)k, stdout);
+    }
+    close(fd);
+    if (fflush(stdout))
+        return EXIT_IOERR;
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    enum { OPT_JSON = 256, OPT_ENV };
+    enum { OPT_JSON = 256, OPT_ENV, OPT_STATS, OPT_STATUS, OPT_RELOAD,
+           OPT_CONTROL };
     static const struct option longopts[] = {
         {"server", required_argument, NULL, 's'},
         {"all", no_argument, NULL, 'a'},
@@ -334,6 +382,10 @@ int main(int argc, char **argv)
         {"id", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, OPT_JSON},
         {"env", no_argument, NULL, OPT_ENV},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"status", no_argument, NULL, OPT_STATUS},
+        {"reload", no_argument, NULL, OPT_RELOAD},
+        {"control", required_argument, NULL, OPT_CONTROL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -345,6 +397,7 @@ int main(int argc, char **argv)
     double secs = 2;
     const char *type;
     int c, rc, json = 0, env = 0, status;
+    const char *ctl_cmd = NULL, *ctl_path = "/run/tged/control";
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":s:at:i:hV", longopts, NULL)) != -1) {
@@ -371,6 +424,18 @@ int main(int argc, char **argv)
         case OPT_ENV:
             env = 1;
             break;
+        case OPT_STATS:
+            ctl_cmd = "stats";
+            break;
+        case OPT_STATUS:
+            ctl_cmd = "status";
+            break;
+        case OPT_RELOAD:
+            ctl_cmd = "reload";
+            break;
+        case OPT_CONTROL:
+            ctl_path = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return fflush(stdout) ? EXIT_IOERR : 0;
@@ -393,6 +458,11 @@ int main(int argc, char **argv)
             usage_error("unknown option '%s'", bad);
         }
         }
+    }
+    if (ctl_cmd) {
+        if (optind < argc)
+            usage_error("--%s takes no TYPE", ctl_cmd);
+        return control(ctl_path, ctl_cmd);
     }
     if (json && env)
         usage_error("--json and --env cannot be used together");

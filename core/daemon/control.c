@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +27,7 @@
 #define sd_notifyf(unset, ...) ((void)0)
 #endif
 
+#include "ctl.h"
 #include "log.h"
 #include "qsbr.h"
 #include "snapshot.h"
@@ -50,12 +53,14 @@ struct control {
     struct snapshot *cur;
     struct worker **workers;
     unsigned nworkers;
-    int sigfd, epfd, ifd;
+    int sigfd, epfd, ifd, ctlfd;
+    char *ctl_path;
 };
 
 static int same_listen(const struct settings *a, const struct settings *b)
 {
-    if (a->nlisten != b->nlisten || a->workers != b->workers)
+    if (a->nlisten != b->nlisten || a->workers != b->workers ||
+        strcmp(a->control ? a->control : "", b->control ? b->control : ""))
         return 0;
     for (size_t i = 0; i < a->nlisten; i++)
         if (strcmp(a->listen[i], b->listen[i]))
@@ -76,7 +81,7 @@ static void reload(struct control *c)
         return;
     }
     if (!same_listen(&c->cur->set, &n->set))
-        log_warn("responder.listen or responder.workers changed: restart "
+        log_warn("responder.listen, workers or control changed: restart "
                  "tgedd to apply that; the sockets stay as they are");
     if (n->set.log_level >= 0)
         log_set_level(n->set.log_level);
@@ -90,43 +95,117 @@ static void reload(struct control *c)
                n->nbackends == 1 ? "" : "s");
 }
 
-static void log_stats(struct control *c)
+/* Append printf output to a buffer, never past its end. */
+static void put(char *out, size_t cap, size_t *at, const char *fmt, ...)
+    TGED_PRINTF(4, 5);
+static void put(char *out, size_t cap, size_t *at, const char *fmt, ...)
+{
+    if (*at >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *at, cap - *at, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *at += (size_t)n;
+}
+
+/* The counters as "name value" lines. */
+static void format_stats(struct control *c, char *out, size_t cap)
 {
     struct worker_stats st;
     memset(&st, 0, sizeof(st));
     for (unsigned i = 0; i < c->nworkers; i++)
         worker_stats_add(c->workers[i], &st);
-    log_notice("stats: received %llu, answered %llu with %llu replies; "
-               "invalid: bad-request %llu, version %llu, unknown-type %llu, "
-               "no-match %llu, unavailable %llu; silent: not-tged %llu, "
-               "not-request %llu, port-0 %llu, unknown %llu; send errors %llu",
-               (unsigned long long)st.received,
-               (unsigned long long)st.answered,
-               (unsigned long long)st.replies,
-               (unsigned long long)st.invalid[0],
-               (unsigned long long)st.invalid[1],
-               (unsigned long long)st.invalid[2],
-               (unsigned long long)st.invalid[3],
-               (unsigned long long)st.invalid[4],
-               (unsigned long long)st.not_tged,
-               (unsigned long long)st.not_request,
-               (unsigned long long)st.port_zero,
-               (unsigned long long)st.unknown_quiet,
-               (unsigned long long)st.send_errors);
+    size_t at = 0;
+    unsigned long long dropped = st.not_tged + st.not_request + st.port_zero;
+    put(out, cap, &at,
+        "received %llu\nanswered %llu\nreplies %llu\n"
+        "invalid.bad-request %llu\ninvalid.version %llu\n"
+        "invalid.unknown-type %llu\ninvalid.no-match %llu\n"
+        "invalid.unavailable %llu\n"
+        "dropped %llu\ndropped.not-tged %llu\ndropped.not-request %llu\n"
+        "dropped.port-0 %llu\nsilent.unknown-type %llu\n"
+        "send-errors %llu\n",
+        (unsigned long long)st.received, (unsigned long long)st.answered,
+        (unsigned long long)st.replies, (unsigned long long)st.invalid[0],
+        (unsigned long long)st.invalid[1], (unsigned long long)st.invalid[2],
+        (unsigned long long)st.invalid[3], (unsigned long long)st.invalid[4],
+        dropped, (unsigned long long)st.not_tged,
+        (unsigned long long)st.not_request, (unsigned long long)st.port_zero,
+        (unsigned long long)st.unknown_quiet,
+        (unsigned long long)st.send_errors);
     for (size_t i = 0; i < c->cur->nbackends; i++) {
         const struct tged_instance *b = c->cur->backends[i];
         const struct backend_stats *s = &b->stats;
-        log_notice("stats: backend %s: lookups %llu, found %llu, no-match "
-                   "%llu, not-mine %llu, failed %llu, reloads %llu (%llu "
-                   "failed)",
-                   b->name, (unsigned long long)s->lookups,
-                   (unsigned long long)s->found,
-                   (unsigned long long)s->no_match,
-                   (unsigned long long)s->not_mine,
-                   (unsigned long long)s->failed,
-                   (unsigned long long)s->reloads,
-                   (unsigned long long)s->reload_errors);
+        uint64_t timed = __atomic_load_n(&s->timed, __ATOMIC_RELAXED);
+        uint64_t ns = __atomic_load_n(&s->timed_ns, __ATOMIC_RELAXED);
+        put(out, cap, &at,
+            "backend.%s.lookups %llu\nbackend.%s.found %llu\n"
+            "backend.%s.no-match %llu\nbackend.%s.not-mine %llu\n"
+            "backend.%s.failed %llu\nbackend.%s.latency-us %.1f\n"
+            "backend.%s.reloads %llu\nbackend.%s.reload-errors %llu\n",
+            b->name, (unsigned long long)s->lookups, b->name,
+            (unsigned long long)s->found, b->name,
+            (unsigned long long)s->no_match, b->name,
+            (unsigned long long)s->not_mine, b->name,
+            (unsigned long long)s->failed, b->name,
+            timed ? (double)ns / (double)timed / 1000.0 : 0.0, b->name,
+            (unsigned long long)s->reloads, b->name,
+            (unsigned long long)s->reload_errors);
     }
+}
+
+static void log_stats(struct control *c)
+{
+    static char buf[65536];
+    format_stats(c, buf, sizeof(buf));
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+        log_notice("stats: %s", line);
+}
+
+/* One line per backend: its module, what it did last, its data changes. */
+static void format_status(struct control *c, char *out, size_t cap)
+{
+    size_t at = 0;
+    uint64_t now = now_ms();
+    put(out, cap, &at, "config %s\nbackends %zu\nworkers %u\n",
+        c->o->config_path, c->cur->nbackends, c->nworkers);
+    for (size_t i = 0; i < c->cur->nbackends; i++) {
+        const struct tged_instance *b = c->cur->backends[i];
+        const struct backend_stats *s = &b->stats;
+        const char *state = "ok";
+        if (s->last_error_ms && s->last_error_ms == s->last_reload_ms)
+            state = "stale: the last reload failed, older data serving";
+        put(out, cap, &at, "backend %s module=%s data-changes=%llu", b->name,
+            b->mod->name, (unsigned long long)s->publishes);
+        if (s->last_reload_ms)
+            put(out, cap, &at, " last-reload=%llus-ago",
+                (unsigned long long)((now - s->last_reload_ms) / 1000));
+        put(out, cap, &at, " state=%s\n", state);
+    }
+}
+
+static void reload(struct control *c);
+
+static void answer(const char *cmd, char *out, size_t cap, void *arg)
+{
+    struct control *c = arg;
+    if (!strcmp(cmd, "stats"))
+        format_stats(c, out, cap);
+    else if (!strcmp(cmd, "status"))
+        format_status(c, out, cap);
+    else if (!strcmp(cmd, "reload")) {
+        struct snapshot *before = c->cur;
+        reload(c);
+        snprintf(out, cap, "%s\n",
+                 c->cur != before ? "reloaded"
+                                  : "reload failed: see the log; the running "
+                                    "configuration keeps serving");
+    } else
+        snprintf(out, cap, "error: unknown command '%.40s' (stats, status, "
+                           "reload)\n",
+                 cmd);
 }
 
 /* Run the reloads that are due; the next due time, 0 for none. */
@@ -190,7 +269,8 @@ fail:
 
 int control_run(const struct control_opts *o, struct snapshot *s)
 {
-    struct control c = {.o = o, .cur = s, .sigfd = -1, .epfd = -1};
+    struct control c = {.o = o, .cur = s, .sigfd = -1, .epfd = -1,
+                        .ctlfd = -1};
     int code = 0;
     __atomic_store_n(&worker_snapshot, s, __ATOMIC_SEQ_CST);
 
@@ -227,6 +307,15 @@ int control_run(const struct control_opts *o, struct snapshot *s)
         code = EXIT_OSERR;
         goto out;
     }
+    if (s->set.control && s->set.control[0]) {
+        c.ctl_path = strdup(s->set.control);
+        c.ctlfd = c.ctl_path ? ctl_listen(c.ctl_path) : -1;
+        if (c.ctlfd >= 0) {
+            ev.data.fd = c.ctlfd;
+            epoll_ctl(c.epfd, EPOLL_CTL_ADD, c.ctlfd, &ev);
+            log_info("control socket %s", c.ctl_path);
+        }
+    }
     log_notice("serving with %zu backend%s, %u worker%s", s->nbackends,
                s->nbackends == 1 ? "" : "s", c.nworkers,
                c.nworkers == 1 ? "" : "s");
@@ -262,6 +351,8 @@ int control_run(const struct control_opts *o, struct snapshot *s)
                     ;
             } else if (fd == c.ifd) {
                 watch_handle();
+            } else if (fd == c.ctlfd) {
+                ctl_handle(c.ctlfd, answer, &c);
             } else if (fd == c.sigfd) {
                 struct signalfd_siginfo si;
                 while (read(c.sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -282,6 +373,8 @@ out:
     for (unsigned i = 0; i < c.nworkers; i++)
         worker_stop(c.workers[i]);
     free(c.workers);
+    ctl_close(c.ctlfd, c.ctl_path);
+    free(c.ctl_path);
     qsbr_set_notify(NULL);
     host_set_wakeup(NULL);
     snapshot_free(c.cur);

@@ -56,9 +56,11 @@ void instance_reload(struct tged_instance *inst)
     if (!inst->live || !inst->mod->desc->reload)
         return;
     __atomic_add_fetch(&inst->stats.reloads, 1, __ATOMIC_RELAXED);
+    inst->stats.last_reload_ms = now_ms();
     int rc = inst->mod->desc->reload(inst, inst->state);
     if (rc < 0) {
         __atomic_add_fetch(&inst->stats.reload_errors, 1, __ATOMIC_RELAXED);
+        inst->stats.last_error_ms = inst->stats.last_reload_ms;
         log_warn("%sreload failed (%s); the data loaded before keeps serving",
                  inst->prefix, strerror(-rc));
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "loader.h"
 #include "log.h"
 #include "qsbr.h"
@@ -37,6 +38,7 @@ static const struct key_spec responder_keys[] = {
     {"answer_unknown", TGED_SETTING_BOOL, 0},
     {"workers", TGED_SETTING_INT, 0},
     {"log_level", TGED_SETTING_STRING, 0},
+    {"control", TGED_SETTING_PATH, 0},
     {0},
 };
 
@@ -110,6 +112,19 @@ static int read_responder(struct snapshot *s, const config_setting_t *r)
                      lvl);
             bad = 1;
         }
+    }
+    set->control = TGED_CONTROL_PATH;
+    const config_setting_t *ctl =
+        r ? config_setting_get_member(r, "control") : NULL;
+    if (ctl) {
+        const char *path = config_setting_get_string(ctl);
+        char dir[PATH_MAX];
+        s->control = path[0]
+                         ? path_join(setting_dir(ctl, dir, sizeof(dir)), path)
+                         : strdup("");
+        if (!s->control)
+            return -1;
+        set->control = s->control;
     }
     const config_setting_t *l =
         r ? config_setting_get_member(r, "listen") : NULL;
@@ -396,6 +411,7 @@ void snapshot_free(void *p)
         free(s->set.listen[i]);
     free(s->set.listen);
     free(s->plugin_dir);
+    free(s->control);
     free(s->path);
     for (size_t i = 0; i < s->ndrop; i++)
         config_destroy(&s->drop[i]);

@@ -16,7 +16,8 @@ struct settings {
     unsigned workers;
     char **listen;
     size_t nlisten;
-    int log_level; /* syslog priority, -1 when not set */
+    int log_level;       /* syslog priority, -1 when not set */
+    const char *control; /* control socket path, "" for none */
 };
 
 struct snapshot {
@@ -26,6 +27,7 @@ struct snapshot {
     char *path;
     struct settings set;
     char *plugin_dir;
+    char *control; /* set.control when the configuration names one */
     struct module *modules;
     struct tged_instance **backends;
     size_t nbackends;

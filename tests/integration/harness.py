@@ -72,7 +72,8 @@ class Responder:
         if raw is not None:
             conf = raw
         else:
-            conf = "responder = { listen = ( %s ); %s };\n" % (listen, responder)
+            conf = ('responder = { listen = ( %s ); control = "control"; %s };\n'
+                    % (listen, responder))
             conf += 'plugin_dir = "%s";\n' % plugin_dir
             conf += "backends = ( %s );\n" % backends
             if routes is not None:
@@ -185,6 +186,18 @@ class Responder:
 
     def ask_parsed(self, data, **kw):
         return [parse(d) for d in self.ask(data, **kw)]
+
+    def control(self, *args):
+        """Run tged --stats/--status/--reload on this responder."""
+        return subprocess.run([TGED, "--control", self.path("control")] +
+                              list(args), capture_output=True, text=True,
+                              timeout=10)
+
+    def stats(self):
+        p = self.control("--stats")
+        assert p.returncode == 0, p.stderr
+        return {k: float(v) for k, v in
+                (line.split() for line in p.stdout.splitlines())}
 
     def tged(self, *args, timeout=5, server=None):
         """Run the tged client against this responder."""
