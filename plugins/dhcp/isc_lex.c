@@ -175,10 +175,11 @@ static int next_token(struct lexer *lx, char *out, size_t *len)
     return ISC_WORD;
 }
 
-/* What the statement being read began with, for messages. */
-static const char *first_word(const struct isc_stmt *st)
+/* What the statement being read began with, fit for a message. */
+static const char *first_word(const struct isc_stmt *st, char *buf, size_t len)
 {
-    return st->ntok ? st->tok[0].text : "";
+    return st->ntok ? dhcp_shown(st->tok[0].text, st->tok[0].len, buf, len)
+                    : "";
 }
 
 int isc_parse(struct dhcp_diag *d, const char *name, const char *buf,
@@ -206,6 +207,7 @@ int isc_parse(struct dhcp_diag *d, const char *name, const char *buf,
     unsigned opened[ISC_MAX_DEPTH];
     int depth = 0, rc = 0;
     size_t extra = 0; /* tokens beyond ISC_STMT_TOKENS */
+    char shown[DHCP_SHOWN];
     for (;;) {
         char *slot =
             store + (st.ntok < ISC_STMT_TOKENS ? st.ntok : ISC_STMT_TOKENS) *
@@ -219,9 +221,9 @@ int isc_parse(struct dhcp_diag *d, const char *name, const char *buf,
         if (kind == T_EOF) {
             if (st.ntok) {
                 dhcp_report(d, LOG_ERR, name, st.line,
-                            "the file ends inside the statement '%.40s' "
+                            "the file ends inside the statement '%s' "
                             "(';' missing: cut short?)",
-                            first_word(&st));
+                            first_word(&st, shown, sizeof(shown)));
                 rc = -EINVAL;
             } else if (depth) {
                 dhcp_report(d, LOG_ERR, name, opened[depth - 1],
@@ -250,8 +252,9 @@ int isc_parse(struct dhcp_diag *d, const char *name, const char *buf,
                 if (st.ntok) {
                     dhcp_report(d, LOG_ERR, name, st.line,
                                 "';' missing at the end of the statement "
-                                "'%.40s' (before the '}' of line %u)",
-                                first_word(&st), lx.tok_line);
+                                "'%s' (before the '}' of line %u)",
+                                first_word(&st, shown, sizeof(shown)),
+                                lx.tok_line);
                     rc = -EINVAL;
                     break;
                 }

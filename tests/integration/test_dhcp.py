@@ -8,7 +8,7 @@ import subprocess
 import time
 from datetime import datetime, timezone
 
-from harness import TGED, Responder, ResponderTest, main, run_tgedd
+from harness import SRC, TGED, Responder, ResponderTest, main, run_tgedd
 
 EX_CONFIG = 78
 ROUTE = '{ type = "LEASE"; backends = ( "leases" ); }'
@@ -243,20 +243,39 @@ class Dnsmasq(LeaseTest):
                            text=True, timeout=10)
         self.assertEqual(p.stdout, "waking %s\n" % MYPC_MAC, p.stderr)
 
+    def test_wake_script_says_when_there_is_no_such_host(self):
+        script = ('wakeonlan() { echo "waking $1"; }\n'
+                  'answer=$(%s -s 127.0.0.1:%d --env LEASE HOST="$1") || {\n'
+                  '    echo "wake: no lease or reservation for \'$1\'" >&2\n'
+                  '    exit 1\n'
+                  '}\n'
+                  'eval "$answer"\n'
+                  'wakeonlan "$TGED_MAC"\n' % (TGED, self.r.port))
+        p = subprocess.run(["sh", "-c", script, "wake", "mypc"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual((p.returncode, p.stdout), (0, "waking %s\n"
+                                                    % MYPC_MAC), p.stderr)
+        p = subprocess.run(["sh", "-c", script, "wake", "nosuchpc"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("wake: no lease or reservation for 'nosuchpc'",
+                      p.stderr)
+
     def test_lease_ends_without_a_file_change(self):
-        start = time.time()
-        ends = int(start) + 2
+        ends = int(time.time()) + 2
         self.rewrite_in_place(dnsmasq_leases(self.now, laptop_ends=ends))
         self.wait_until(lambda: self.ask("HOST=laptop")[1].get("EXPIRES")
                         == iso(ends), what="the short lease")
-        mtime = os.stat(self.r.path(self.file)).st_mtime
-        gone = self.wait_until(lambda: not self.served("HOST=laptop"),
-                               timeout=6, what="the lease to end")
-        # Gone once its second is over, and not much later.
+        before = os.stat(self.r.path(self.file))
+        self.wait_until(lambda: not self.served("HOST=laptop"), timeout=6,
+                        what="the lease to end")
+        # Gone once its end has come, and not much later.
         self.assertGreaterEqual(time.time(), ends)
         self.assertLess(time.time() - ends, 2.0)
-        del gone
-        self.assertEqual(os.stat(self.r.path(self.file)).st_mtime, mtime)
+        after = os.stat(self.r.path(self.file))
+        self.assertEqual((after.st_ino, after.st_mtime_ns),
+                         (before.st_ino, before.st_mtime_ns))
         self.assertServed({"HOST": "mypc"}, "HOST=mypc")
 
     def test_in_place_rewrite_is_served(self):
@@ -591,6 +610,23 @@ class Refusals(ResponderTest):
     def test_unknown_setting(self):
         _, p = self.check('fromat = "isc";')
         self.assertRefused(p, "unknown setting 'fromat'")
+
+
+class Samples(ResponderTest):
+    """The sample lease files in etc/, with the backend block that
+    docs/backends/dhcp.md gives for etc/tged.conf."""
+
+    def test_samples(self):
+        for fmt, name in (("dnsmasq", "dnsmasq.leases"),
+                          ("isc", "dhcpd.leases")):
+            with self.subTest(fmt=fmt):
+                path = os.path.abspath(os.path.join(SRC, "etc", name))
+                r = self.responder(backend(fmt, path), routes=ROUTE)
+                p = r.tged("LEASE", "HOST=mypc")
+                self.assertEqual(p.returncode, 0, p.stderr + r.log_text())
+                self.assertEqual(fields(p.stdout)["MAC"], MYPC_MAC)
+                self.assertEqual(fields(p.stdout)["EXPIRES"], "never")
+                self.assertNotIn("warning", r.log_text())
 
 
 class TypeSetting(LeaseTest):
