@@ -86,6 +86,14 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* For load times in the log. */
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void file_id_get(const char *path, struct file_id *id)
 {
     struct stat st;
@@ -221,7 +229,7 @@ static int add_record(struct state *st, struct tged_recset_builder *b,
 
 /* Build the records from the last good data as of now, publish them, and
  * ask for a reload when the next lease ends. */
-static int publish(struct state *st, int64_t ms, int changed)
+static int publish(struct state *st, int64_t ms, int changed, double t0)
 {
     int64_t now = ms / 1000, next;
     struct dhcp_record *recs;
@@ -248,9 +256,10 @@ static int publish(struct state *st, int64_t ms, int changed)
     tged_snapshot_publish(st->ctx, &st->records, rs, free_records);
     if (changed)
         tged_log(st->ctx, LOG_INFO,
-                 "%zu records (%zu running leases, %zu reservations)",
+                 "%zu records (%zu running leases, %zu reservations), "
+                 "loaded in %.1f ms",
                  tged_recset_count(rs), st->leases.good.n,
-                 st->have_hosts ? st->hosts.good.n : (size_t)0);
+                 st->have_hosts ? st->hosts.good.n : (size_t)0, mono_ms() - t0);
     else
         tged_log(st->ctx, LOG_DEBUG, "%zu records as of now",
                  tged_recset_count(rs));
@@ -268,11 +277,12 @@ static int publish(struct state *st, int64_t ms, int changed)
 static int dhcp_reload(struct tged_instance *ctx, void *state)
 {
     struct state *st = state;
+    double t0 = mono_ms();
     int64_t ms = now_ms();
     int rl = load(st, &st->leases, ms / 1000);
     int rh = st->have_hosts ? load(st, &st->hosts, ms / 1000) : 1;
     /* Even when a file failed, ended leases leave the records. */
-    int rc = publish(st, ms, rl == 0 || rh == 0);
+    int rc = publish(st, ms, rl == 0 || rh == 0, t0);
     (void)ctx;
     if (rl < 0)
         return rl;
@@ -441,12 +451,13 @@ static int dhcp_init(struct tged_instance *ctx, void **state)
                 tged_log(ctx, LOG_WARNING, "%s: cannot watch: %s",
                          srcs[s]->paths[i], strerror(-w));
         }
+    double t0 = mono_ms();
     int64_t ms = now_ms();
     rc = load(st, &st->leases, ms / 1000);
     if (rc >= 0 && st->have_hosts)
         rc = load(st, &st->hosts, ms / 1000);
     if (rc >= 0)
-        rc = publish(st, ms, 1);
+        rc = publish(st, ms, 1, t0);
     if (rc < 0)
         goto fail;
     *state = st;
