@@ -213,15 +213,48 @@ static long builder_type(struct tged_recset_builder *b, const char *type,
     return (long)b->ntypes++;
 }
 
+/* A name from a file, fit for a log line: control bytes and non-ASCII
+ * written as \xNN, cut at 40 bytes. A type such as "A\nfake log line"
+ * must not forge log lines. */
+static const char *printable(const char *s, size_t len, char *buf,
+                             size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && i < 40 && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f)
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+TGED_API int tged_recset_add_type(struct tged_recset_builder *b,
+                                  const char *type, size_t type_len)
+{
+    char pb[200];
+    b->err[0] = '\0';
+    if (!tged_type_valid(type, type_len))
+        return fail(b, -EINVAL,
+                    "type '%s' is not valid: 1 to 63 of A-Z a-z 0-9 . _ -",
+                    printable(type, type_len, pb, sizeof(pb)));
+    return builder_type(b, type, type_len) < 0
+               ? fail(b, -ENOMEM, "out of memory")
+               : 0;
+}
+
 TGED_API int tged_recset_add(struct tged_recset_builder *b, const char *type,
                              size_t type_len, const struct tged_field *fields,
                              size_t nfields)
 {
+    char pb[200];
     b->err[0] = '\0';
     if (!tged_type_valid(type, type_len))
         return fail(b, -EINVAL,
-                    "type '%.*s' is not valid: 1 to 63 of A-Z a-z 0-9 . _ -",
-                    (int)(type_len > 70 ? 70 : type_len), type);
+                    "type '%s' is not valid: 1 to 63 of A-Z a-z 0-9 . _ -",
+                    printable(type, type_len, pb, sizeof(pb)));
     if (nfields == 0)
         return fail(b, -EINVAL, "a record needs at least one field");
     if (nfields > TGED_MSG_HEADERS - 2)
@@ -232,9 +265,9 @@ TGED_API int tged_recset_add(struct tged_recset_builder *b, const char *type,
         const struct tged_field *f = &fields[i];
         if (!tged_name_valid(f->name, f->name_len))
             return fail(b, -EINVAL,
-                        "field name '%.*s' is not valid: 1 to 32 of A-Z a-z "
+                        "field name '%s' is not valid: 1 to 32 of A-Z a-z "
                         "0-9 - _",
-                        (int)(f->name_len > 40 ? 40 : f->name_len), f->name);
+                        printable(f->name, f->name_len, pb, sizeof(pb)));
         if (tged_name_reserved(f->name, f->name_len))
             return fail(b, -EINVAL,
                         "field name '%.*s' is reserved by the protocol",

@@ -132,6 +132,13 @@ TGED_API int tged_recset_add(struct tged_recset_builder *b, const char *type,
                              size_t type_len, const struct tged_field *fields,
                              size_t nfields);
 
+/** Declare a type that has no records (yet): lookups of it answer
+ *  TGED_NO_MATCH rather than TGED_NOT_MINE. Adding records of it later is
+ *  fine. 0, or -EINVAL / -ENOMEM with the reason in
+ *  tged_recset_builder_error(). */
+TGED_API int tged_recset_add_type(struct tged_recset_builder *b,
+                                  const char *type, size_t type_len);
+
 /** Why the last tged_recset_add() failed, naming the field; static until
  *  the next call on this builder. */
 TGED_API const char *tged_recset_builder_error(

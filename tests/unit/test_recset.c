@@ -251,6 +251,39 @@ START_TEST(large_set_is_indexed)
 }
 END_TEST
 
+START_TEST(type_without_records)
+{
+    struct tged_recset_builder *b = tged_recset_builder_new(NULL);
+    const struct tged_field f[] = {F("HOST", "h")};
+    ck_assert_int_eq(tged_recset_add_type(b, "EMPTY", 5), 0);
+    ck_assert_int_eq(tged_recset_add_type(b, "A", 1), 0);
+    ck_assert_int_eq(add(b, "a", f, 1), 0);
+    ck_assert_int_eq(tged_recset_add_type(b, "bad type", 8), -EINVAL);
+    struct tged_recset *rs = tged_recset_build(b);
+    ck_assert_uint_eq(tged_recset_types(rs), 2);
+    ck_assert_int_eq(ask(rs, "empty", 8, NULL, 0, NULL), TGED_NO_MATCH);
+    const char *flt[] = {"HOST=h"};
+    ck_assert_int_eq(ask(rs, "empty", 8, NULL, 1, flt), TGED_NO_MATCH);
+    ck_assert_int_eq(ask(rs, "A", 8, NULL, 1, flt), TGED_FOUND);
+    /* Named as first declared. */
+    ck_assert_ptr_nonnull(strstr(got[0], "RQ: A\r\n"));
+    tged_recset_free(rs);
+}
+END_TEST
+
+START_TEST(errors_do_not_carry_control_bytes)
+{
+    struct tged_recset_builder *b = tged_recset_builder_new(NULL);
+    const struct tged_field f[] = {{"BAD\nNAME", 8, "v", 1}};
+    ck_assert_int_eq(tged_recset_add(b, "A\nforged", 9, f, 1), -EINVAL);
+    ck_assert_ptr_null(strchr(tged_recset_builder_error(b), '\n'));
+    ck_assert_ptr_nonnull(strstr(tged_recset_builder_error(b), "A\\x0aforged"));
+    ck_assert_int_eq(tged_recset_add(b, "A", 1, f, 1), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(tged_recset_builder_error(b), "BAD\\x0aNAME"));
+    tged_recset_builder_free(b);
+}
+END_TEST
+
 START_TEST(sink_fields_and_match)
 {
     struct tged_sink s;
@@ -302,6 +335,8 @@ int main(void)
     tcase_add_test(tc, reply_size_limit);
     tcase_add_test(tc, large_set_is_indexed);
     tcase_add_test(tc, sink_fields_and_match);
+    tcase_add_test(tc, type_without_records);
+    tcase_add_test(tc, errors_do_not_carry_control_bytes);
     tcase_add_test(tc, invalid_answers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
