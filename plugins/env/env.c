@@ -584,8 +584,8 @@ static struct tged_recset *build(struct load *ld, struct vars *file)
                                             all[t1]->type, all[t1]->type_len);
              t1++)
             ;
-        /* Spelled as its first variable in byte order writes it, so that
-         * answers do not depend on the order variables were read in. */
+        /* Answer with the spelling that sorts first in byte order, so
+         * that answers do not depend on the order variables came in. */
         const struct var *spell = all[t0];
         for (size_t i = t0 + 1; i < t1; i++)
             if (cmp_bytes(all[i]->type, all[i]->type_len, spell->type,

@@ -3,6 +3,7 @@ own environment (what `env TGED_SQL__HOST=db tgedd ...` gives it) and from
 a watched env file, as docs/backends/env.md says."""
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -11,6 +12,7 @@ import time
 from harness import TGEDD, Responder, ResponderTest, main
 
 EX_CONFIG = 78
+SANITIZER = re.compile(r"Sanitizer|runtime error:")
 
 
 def env_backend(extra=""):
@@ -55,8 +57,13 @@ class EnvResponder(Responder):
 
 
 class EnvTest(ResponderTest):
+    """Fails a test whose tgedd reported a sanitizer error (in a
+    -DTGED_SANITIZE=ON build), leaks found at exit included."""
+
     def env_responder(self, env=None, extra="", files=None, start=True):
         r = EnvResponder(env_backend(extra), env=env, files=files)
+        # Cleanups run last first: this one after tgedd has exited.
+        self.addCleanup(lambda: self.assertNotRegex(r.log_text(), SANITIZER))
         self.addCleanup(r.cleanup)
         if start:
             r.start()
@@ -78,6 +85,7 @@ class EnvTest(ResponderTest):
     def refused(self, r, *texts):
         """tgedd -t exits 78, and its message holds each text."""
         p = r.check()
+        self.assertNotRegex(p.stderr, SANITIZER)
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
         for t in texts:
             self.assertIn(t, p.stderr)
