@@ -229,9 +229,10 @@ static int add_record(struct state *st, struct tged_recset_builder *b,
 
 /* Build the records from the last good data as of now, publish them, and
  * ask for a reload when the next lease ends. */
-static int publish(struct state *st, int64_t ms, int changed, double t0)
+static int publish(struct state *st, int changed, double t0)
 {
-    int64_t now = ms / 1000, next;
+    /* The time after the reads, which may have taken a while. */
+    int64_t ms = now_ms(), now = ms / 1000, next;
     struct dhcp_record *recs;
     size_t n;
     if (dhcp_merge(&st->leases.good, st->have_hosts ? &st->hosts.good : NULL,
@@ -282,7 +283,7 @@ static int dhcp_reload(struct tged_instance *ctx, void *state)
     int rl = load(st, &st->leases, ms / 1000);
     int rh = st->have_hosts ? load(st, &st->hosts, ms / 1000) : 1;
     /* Even when a file failed, ended leases leave the records. */
-    int rc = publish(st, ms, rl == 0 || rh == 0, t0);
+    int rc = publish(st, rl == 0 || rh == 0, t0);
     (void)ctx;
     if (rl < 0)
         return rl;
@@ -457,7 +458,7 @@ static int dhcp_init(struct tged_instance *ctx, void **state)
     if (rc >= 0 && st->have_hosts)
         rc = load(st, &st->hosts, ms / 1000);
     if (rc >= 0)
-        rc = publish(st, ms, 1, t0);
+        rc = publish(st, 1, t0);
     if (rc < 0)
         goto fail;
     *state = st;
