@@ -229,8 +229,8 @@ class Environment(EnvTest):
              "environment: TGED_SQL__HOST: value of field 'HOST' is not "
              "valid"),
             ({"TGED_%s__HOST" % long_type: "x"},
-             "environment: TGED_%s__HOST: type '%s' is not valid"
-             % (long_type, long_type)),
+             "environment: TGED_%s__HOST: type '%s" % (long_type,
+                                                       long_type[:20])),
             ({"TGED_SQL__HOST.NAME": "x"},
              "field name 'HOST.NAME' is not valid"),
             ({"TGED_SQL__HOST": "a", "TGED_sql__host": "b"},
