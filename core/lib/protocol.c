@@ -289,9 +289,9 @@ struct echo {
     unsigned nrq, nid;
 };
 
-/* Sets every field a status leaves to the caller but the version. A
- * repeated RQ or ID is ambiguous: neither copy is echoed, and neither is an
- * empty one. */
+/* What a status other than OK leaves set: no headers, no body, the reason,
+ * and RQ and ID where they may be echoed. A repeated RQ or ID is ambiguous,
+ * so neither copy is echoed; nor is an empty one. */
 static inline int finish(struct tged_message *msg, const struct echo *e,
                          int status, const char *error)
 {
@@ -432,10 +432,9 @@ head:
     msg->minor = minor;
 
     /* From here the start line is valid, so RQ and ID are echoed whatever
-     * else is wrong. In this loop a seen RQ or ID is one with a non-NULL
-     * pointer: a second copy stops the loop. */
-    const unsigned char *rq = NULL, *id = NULL;
-    size_t rqlen = 0, idlen = 0;
+     * else is wrong. In this loop msg->rq and msg->id hold the copy seen,
+     * if any: a second one stops the loop. */
+    msg->rq = msg->id = no_str;
     if (major != 1) {
         /* Checked first: another major version may have another syntax,
          * but if its head reads as ours, RQ and ID are worth echoing. */
@@ -473,7 +472,7 @@ head:
         }
         uint32_t k = 0;
         if (l.kind == 1) {
-            if (rq) {
+            if (msg->rq.ptr) {
                 why = "repeated header";
                 goto bad;
             }
@@ -481,10 +480,10 @@ head:
                 why = "invalid RQ";
                 goto bad;
             }
-            rq = l.value;
-            rqlen = l.vlen;
+            msg->rq.ptr = (const char *)l.value;
+            msg->rq.len = l.vlen;
         } else if (l.kind == 2) {
-            if (id) {
+            if (msg->id.ptr) {
                 why = "repeated header";
                 goto bad;
             }
@@ -492,8 +491,8 @@ head:
                 why = "invalid ID";
                 goto bad;
             }
-            id = l.value;
-            idlen = l.vlen;
+            msg->id.ptr = (const char *)l.value;
+            msg->id.len = l.vlen;
         } else {
             /* parse_line() knows every spelling of RQ and ID, so only
              * other names are compared here, by hash first: even 128 names
@@ -519,14 +518,17 @@ head:
         p = next;
     }
 
-    if (request && rq == NULL) {
-        struct echo e = {NULL, id, 0, idlen, 0, id != NULL};
-        return finish(msg, &e, TGED_PARSE_BAD, "missing RQ");
+    /* An empty RQ or ID is not echoed. */
+    if (msg->rq.len == 0)
+        msg->rq.ptr = NULL;
+    if (msg->id.len == 0)
+        msg->id.ptr = NULL;
+    if (request && msg->rq.ptr == NULL) {
+        msg->body = no_str;
+        msg->error = "missing RQ";
+        msg->nheaders = 0;
+        return TGED_PARSE_BAD;
     }
-    msg->rq.ptr = rqlen > 0 ? (const char *)rq : NULL;
-    msg->rq.len = rqlen;
-    msg->id.ptr = idlen > 0 ? (const char *)id : NULL;
-    msg->id.len = idlen;
     msg->body.ptr = (const char *)p;
     msg->body.len = (size_t)(end - p);
     msg->error = NULL;
@@ -534,10 +536,12 @@ head:
     return TGED_PARSE_OK;
 
 bad:
-    return finish_bad(
-        msg, p, end, base,
-        (struct echo){rq, id, rqlen, idlen, rq != NULL, id != NULL},
-        TGED_PARSE_BAD, why);
+    return finish_bad(msg, p, end, base,
+                      (struct echo){(const unsigned char *)msg->rq.ptr,
+                                    (const unsigned char *)msg->id.ptr,
+                                    msg->rq.len, msg->id.len,
+                                    msg->rq.ptr != NULL, msg->id.ptr != NULL},
+                      TGED_PARSE_BAD, why);
 
 bad_start:
     return finish(msg, &none, TGED_PARSE_BAD, why);
