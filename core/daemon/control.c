@@ -28,6 +28,7 @@
 #endif
 
 #include "ctl.h"
+#include "iftable.h"
 #include "log.h"
 #include "qsbr.h"
 #include "snapshot.h"
@@ -53,8 +54,12 @@ struct control {
     struct snapshot *cur;
     struct worker **workers;
     unsigned nworkers;
-    int sigfd, epfd, ifd, ctlfd;
+    int sigfd, epfd, ifd, ctlfd, nlfd;
     char *ctl_path;
+    /* Worker 0's IPv6 sockets, which join ff02::4745 on new interfaces. */
+    int *mc_fds;
+    struct listen_addr *mc_la;
+    size_t nmc;
 };
 
 static int same_listen(const struct settings *a, const struct settings *b)
@@ -83,7 +88,7 @@ static void reload(struct control *c)
     if (!same_listen(&c->cur->set, &n->set))
         log_warn("responder.listen, workers or control changed: restart "
                  "tgedd to apply that; the sockets stay as they are");
-    if (n->set.log_level >= 0)
+    if (n->set.log_level >= 0 && !c->o->debug)
         log_set_level(n->set.log_level);
     struct snapshot *old = c->cur;
     c->cur = n;
@@ -126,7 +131,9 @@ static void format_stats(struct control *c, char *out, size_t cap)
         "invalid.unavailable %llu\n"
         "dropped %llu\ndropped.not-tged %llu\ndropped.not-request %llu\n"
         "dropped.port-0 %llu\nsilent.unknown-type %llu\n"
-        "send-errors %llu\n",
+        "send-errors %llu\n"
+        "refused.acl %llu\nrefused.off-link %llu\nrefused.route %llu\n"
+        "refused.rate %llu\nrefused.bytes %llu\n",
         (unsigned long long)st.received, (unsigned long long)st.answered,
         (unsigned long long)st.replies, (unsigned long long)st.invalid[0],
         (unsigned long long)st.invalid[1], (unsigned long long)st.invalid[2],
@@ -134,7 +141,10 @@ static void format_stats(struct control *c, char *out, size_t cap)
         dropped, (unsigned long long)st.not_tged,
         (unsigned long long)st.not_request, (unsigned long long)st.port_zero,
         (unsigned long long)st.unknown_quiet,
-        (unsigned long long)st.send_errors);
+        (unsigned long long)st.send_errors, (unsigned long long)st.refused,
+        (unsigned long long)st.off_link, (unsigned long long)st.refused_route,
+        (unsigned long long)st.rate_limited,
+        (unsigned long long)st.bytes_limited);
     for (size_t i = 0; i < c->cur->nbackends; i++) {
         const struct tged_instance *b = c->cur->backends[i];
         const struct backend_stats *s = &b->stats;
@@ -250,6 +260,19 @@ static int open_sockets(struct control *c)
                     close(fds[i]);
                 goto fail;
             }
+            if (w == 0 && la.family == AF_INET6) {
+                int *nf = realloc(c->mc_fds, (c->nmc + 1) * sizeof(int));
+                struct listen_addr *nl =
+                    realloc(c->mc_la, (c->nmc + 1) * sizeof(*nl));
+                if (nf)
+                    c->mc_fds = nf;
+                if (nl)
+                    c->mc_la = nl;
+                if (nf && nl) {
+                    c->mc_fds[c->nmc] = fds[i];
+                    c->mc_la[c->nmc++] = la;
+                }
+            }
             if (w == 0)
                 log_info("listening on %s", la.text);
         }
@@ -270,7 +293,7 @@ fail:
 int control_run(const struct control_opts *o, struct snapshot *s)
 {
     struct control c = {.o = o, .cur = s, .sigfd = -1, .epfd = -1,
-                        .ctlfd = -1};
+                        .ctlfd = -1, .nlfd = -1};
     int code = 0;
     __atomic_store_n(&worker_snapshot, s, __ATOMIC_SEQ_CST);
 
@@ -303,6 +326,15 @@ int control_run(const struct control_opts *o, struct snapshot *s)
         epoll_ctl(c.epfd, EPOLL_CTL_ADD, c.ifd, &ev);
     }
 
+    c.nlfd = iftable_init();
+    if (c.nlfd >= 0) {
+        ev.data.fd = c.nlfd;
+        epoll_ctl(c.epfd, EPOLL_CTL_ADD, c.nlfd, &ev);
+    } else {
+        log_warn("no netlink notices (%s): interfaces that come up later "
+                 "are not seen until a restart",
+                 strerror(-c.nlfd));
+    }
     if (open_sockets(&c)) {
         code = EXIT_OSERR;
         goto out;
@@ -351,6 +383,10 @@ int control_run(const struct control_opts *o, struct snapshot *s)
                     ;
             } else if (fd == c.ifd) {
                 watch_handle();
+            } else if (fd == c.nlfd) {
+                if (iftable_handle())
+                    for (size_t k = 0; k < c.nmc; k++)
+                        udp_rejoin(c.mc_fds[k], &c.mc_la[k]);
             } else if (fd == c.ctlfd) {
                 ctl_handle(c.ctlfd, answer, &c);
             } else if (fd == c.sigfd) {
@@ -375,9 +411,12 @@ out:
     free(c.workers);
     ctl_close(c.ctlfd, c.ctl_path);
     free(c.ctl_path);
+    free(c.mc_fds);
+    free(c.mc_la);
     qsbr_set_notify(NULL);
     host_set_wakeup(NULL);
     snapshot_free(c.cur);
+    iftable_shutdown();
     qsbr_reclaim(1);
     watch_shutdown();
     if (c.sigfd >= 0)

@@ -7,6 +7,7 @@ struct snapshot;
 struct control_opts {
     const char *config_path; /* absolute */
     int ready_fd;            /* write one byte here once serving, or -1 */
+    int debug;               /* -d: keep logging debug over log_level */
 };
 
 /* Open the sockets, start the workers on snapshot s (which the control

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -74,10 +75,17 @@ static int daemonize(int *ready_fd)
     if (pid < 0)
         return -1;
     if (pid > 0) {
+        /* The child writes 0 once serving; if it fails first, its exit
+         * status is the parent's. */
         close(p[1]);
         char c;
         ssize_t n = read(p[0], &c, 1);
-        _exit(n == 1 ? 0 : EXIT_CONFIG);
+        if (n == 1)
+            _exit(0);
+        int st;
+        if (waitpid(pid, &st, 0) == pid && WIFEXITED(st))
+            _exit(WEXITSTATUS(st));
+        _exit(EXIT_OSERR);
     }
     close(p[0]);
     setsid();
@@ -188,7 +196,8 @@ int main(int argc, char **argv)
     }
     if (s->set.log_level >= 0 && !debug)
         log_set_level(s->set.log_level);
-    struct control_opts o = {.config_path = path, .ready_fd = ready_fd};
+    struct control_opts o = {.config_path = path, .ready_fd = ready_fd,
+                             .debug = debug};
     int code = control_run(&o, s);
     log_close();
     return code;

@@ -12,6 +12,9 @@ static const struct key_spec route_keys[] = {
     {"type", TGED_SETTING_STRING, TGED_SETTING_REQUIRED},
     {"backends", TGED_SETTING_LIST, TGED_SETTING_REQUIRED},
     {"policy", TGED_SETTING_STRING, 0},
+    {"allow", TGED_SETTING_LIST, 0},
+    {"deny", TGED_SETTING_LIST, 0},
+    {"on_link_only", TGED_SETTING_BOOL, 0},
     {0},
 };
 
@@ -101,7 +104,8 @@ int router_build(struct router *r, const config_setting_t *const *routes,
             continue;
         }
         if (conf_check_keys(rs, "route", route_keys, NULL,
-                            "(a route takes type, backends, policy)")) {
+                            "(a route takes type, backends, policy, allow, "
+                            "deny, on_link_only)")) {
             bad = 1;
             continue;
         }
@@ -134,6 +138,13 @@ int router_build(struct router *r, const config_setting_t *const *routes,
         rt->hash = h;
         if (!rt->type || route_fill(rt, rs, backends, nbackends))
             bad = 1;
+        /* A route's own rules come on top of the responder's; without
+         * any, the route adds nothing (on-link is checked once, there). */
+        rt->has_acl = config_setting_get_member(rs, "allow") ||
+                      config_setting_get_member(rs, "deny") ||
+                      config_setting_get_member(rs, "on_link_only");
+        if (acl_read(&rt->acl, rs, "route", 0))
+            bad = 1;
         if (wild)
             r->fallback = &r->implicit;
     }
@@ -145,10 +156,12 @@ void router_free(struct router *r)
     for (size_t i = 0; i < r->nroutes; i++) {
         free(r->routes[i].type);
         free(r->routes[i].backends);
+        acl_free(&r->routes[i].acl);
     }
     free(r->routes);
     free(r->implicit.type);
     free(r->implicit.backends);
+    acl_free(&r->implicit.acl);
     memset(r, 0, sizeof(*r));
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "host.h"
 #include "sink.h"
 
@@ -21,6 +22,8 @@ struct route {
     int policy;
     struct tged_instance **backends;
     size_t nbackends;
+    struct acl acl; /* who may ask for this type */
+    int has_acl;
 };
 
 struct router {

@@ -148,6 +148,15 @@ TGED_API int tged_sink_add_fields(struct tged_sink *s, const char *type,
                         (int)(f->name_len > 40 ? 40 : f->name_len), f->name);
             return -EINVAL;
         }
+        for (size_t j = 0; j < i; j++)
+            if (tged_name_eq(f->name, f->name_len, fields[j].name,
+                             fields[j].name_len)) {
+                log_limited(&skip_limit, LOG_WARNING,
+                            "%s: record skipped: field '%.*s' appears twice",
+                            s->inst ? tged_instance_name(s->inst) : "backend",
+                            (int)f->name_len, f->name);
+                return -EINVAL;
+            }
         tged_writer_header(&w, f->name, f->name_len, f->value, f->value_len);
     }
     if (w.overflow) {
@@ -190,8 +199,8 @@ static const char *const reason_line[] = {
 void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
                   const char *id, size_t id_len, int reason)
 {
-    /* At most 16 + 13 + 2 * (4 + 255 + 2) + 22 + 2 bytes: always fits the
-     * smallest buffer a worker has (max_reply_size >= 1024 is enforced). */
+    /* At most 18 + 13 + 2 * (4 + 255 + 2) + 24 + 2 = 579 bytes: always fits
+     * a worker's buffers, which are never below 1024 bytes. */
     char *start = outq_reserve(q);
     struct tged_writer w;
     tged_writer_start(&w, start, q->buf_size, TGED_METHOD_INVALID);

@@ -39,6 +39,18 @@ static const struct key_spec responder_keys[] = {
     {"workers", TGED_SETTING_INT, 0},
     {"log_level", TGED_SETTING_STRING, 0},
     {"control", TGED_SETTING_PATH, 0},
+    {"allow", TGED_SETTING_LIST, 0},
+    {"deny", TGED_SETTING_LIST, 0},
+    {"on_link_only", TGED_SETTING_BOOL, 0},
+    {"rate_limit", TGED_SETTING_GROUP, 0},
+    {0},
+};
+
+static const struct key_spec rate_keys[] = {
+    {"requests", TGED_SETTING_FLOAT, 0},
+    {"burst", TGED_SETTING_FLOAT, 0},
+    {"bytes", TGED_SETTING_FLOAT, 0},
+    {"exempt", TGED_SETTING_LIST, 0},
     {0},
 };
 
@@ -113,6 +125,14 @@ static int read_responder(struct snapshot *s, const config_setting_t *r)
             bad = 1;
         }
     }
+    if (acl_read(&set->acl, r, "responder", 1))
+        bad = 1;
+    const config_setting_t *rl =
+        r ? config_setting_get_member(r, "rate_limit") : NULL;
+    if ((rl && conf_check_keys(rl, "responder.rate_limit", rate_keys, NULL,
+                               "(it takes requests, burst, bytes, exempt)")) ||
+        rl_conf_read(&set->rl, rl))
+        bad = 1;
     set->control = TGED_CONTROL_PATH;
     const config_setting_t *ctl =
         r ? config_setting_get_member(r, "control") : NULL;
@@ -407,6 +427,8 @@ void snapshot_free(void *p)
     s->modules = NULL;
     if (mods)
         qsbr_retire(mods, close_modules);
+    acl_free(&s->set.acl);
+    rl_conf_free(&s->set.rl);
     for (size_t i = 0; i < s->set.nlisten; i++)
         free(s->set.listen[i]);
     free(s->set.listen);

@@ -6,7 +6,9 @@
 #include <libconfig.h>
 #include <stddef.h>
 
+#include "acl.h"
 #include "host.h"
+#include "ratelimit.h"
 #include "router.h"
 
 struct settings {
@@ -18,6 +20,8 @@ struct settings {
     size_t nlisten;
     int log_level;       /* syslog priority, -1 when not set */
     const char *control; /* control socket path, "" for none */
+    struct acl acl;      /* who may ask at all */
+    struct rl_conf rl;   /* rate limits */
 };
 
 struct snapshot {

@@ -108,9 +108,11 @@ static void join_group(int fd, unsigned ifindex, const char *what)
         mr.ipv6mr_interface = if_nametoindex(i->ifa_name);
         if (!mr.ipv6mr_interface)
             continue;
-        if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)))
-            log_debug("%s: cannot join %s on %s: %s", what, TGED_MCAST6,
-                      i->ifa_name, strerror(errno));
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr))) {
+            if (errno != EADDRINUSE)
+                log_debug("%s: cannot join %s on %s: %s", what, TGED_MCAST6,
+                          i->ifa_name, strerror(errno));
+        }
         else
             log_debug("%s: joined %s on %s", what, TGED_MCAST6, i->ifa_name);
     }
@@ -170,4 +172,11 @@ fail:;
     if (fd >= 0)
         close(fd);
     return -e;
+}
+
+void udp_rejoin(int fd, const struct listen_addr *la)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&la->ss;
+    if (la->family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+        join_group(fd, 0, la->text);
 }

@@ -27,4 +27,8 @@ int udp_parse_listen(const char *text, struct listen_addr *out);
  */
 int udp_open(const struct listen_addr *la, int shared, int primary);
 
+/* Join ff02::4745 again on every interface (those that came up since):
+ * for the primary socket of an IPv6 listener on [::]. */
+void udp_rejoin(int fd, const struct listen_addr *la);
+
 #endif

@@ -9,8 +9,10 @@
  */
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,8 +23,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "log.h"
 #include "qsbr.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "sink.h"
 #include "snapshot.h"
@@ -60,6 +64,15 @@ struct worker {
 
     struct tged_message msg;
     struct tged_field filters[TGED_MAX_REQUEST_HEADERS];
+
+    /* The request being answered: where it came from. */
+    int cur_family, cur_ifindex;
+    const uint8_t *cur_addr;
+    uint8_t exempt[BATCH]; /* source exempt from rate limits */
+    int ifindex[BATCH];
+    const struct snapshot *snap; /* of the batch being answered */
+    uint64_t batch_ns;
+    struct rl_state rl;
 };
 
 /* The source address for the answer to request i: the address the
@@ -69,10 +82,12 @@ static void answer_source(struct worker *w, unsigned i)
 {
     struct msghdr *h = &w->rmsg[i].msg_hdr;
     w->sctl_len[i] = 0;
+    w->ifindex[i] = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
             struct in_pktinfo in, out;
             memcpy(&in, CMSG_DATA(c), sizeof(in));
+            w->ifindex[i] = in.ipi_ifindex;
             memset(&out, 0, sizeof(out));
             out.ipi_spec_dst = in.ipi_spec_dst;
             struct cmsghdr *o = (struct cmsghdr *)w->sctl[i];
@@ -86,6 +101,7 @@ static void answer_source(struct worker *w, unsigned i)
         if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
             struct in6_pktinfo in;
             memcpy(&in, CMSG_DATA(c), sizeof(in));
+            w->ifindex[i] = (int)in.ipi6_ifindex;
             if (IN6_IS_ADDR_MULTICAST(&in.ipi6_addr))
                 in.ipi6_addr = in6addr_any;
             struct cmsghdr *o = (struct cmsghdr *)w->sctl[i];
@@ -102,11 +118,21 @@ static void answer_source(struct worker *w, unsigned i)
 static void flush(struct outq *q, void *arg)
 {
     struct worker *w = arg;
-    size_t n = q->n;
-    for (size_t i = 0; i < n; i++) {
-        unsigned r = q->slots[i].req;
-        w->siov[i].iov_base = q->slots[i].buf;
-        w->siov[i].iov_len = q->slots[i].len;
+    size_t n = 0;
+    const struct snapshot *s = w->snap;
+    for (size_t j = 0; j < q->n; j++) {
+        unsigned r = q->slots[j].req;
+        /* The byte budget bounds what tgedd sends to sources that are not
+         * exempt, whatever addresses they claim. */
+        if (!w->exempt[r] &&
+            !rl_bytes(&w->rl, &s->set.rl, s->set.workers, q->slots[j].len,
+                      w->batch_ns)) {
+            w->st.bytes_limited++;
+            continue;
+        }
+        size_t i = n++;
+        w->siov[i].iov_base = q->slots[j].buf;
+        w->siov[i].iov_len = q->slots[j].len;
         struct msghdr *h = &w->smsg[i].msg_hdr;
         h->msg_name = &w->rsrc[r];
         h->msg_namelen = w->rmsg[r].msg_hdr.msg_namelen;
@@ -143,6 +169,18 @@ static void flush(struct outq *q, void *arg)
 
 static const struct log_limit bad_limit_init = LOG_LIMIT_INIT(3, 60000);
 static struct log_limit bad_limit;
+static struct log_limit refuse_limit = LOG_LIMIT_INIT(5, 60000);
+
+/* An address for a log line (not the request path: only when logging). */
+static const char *addr_text(const struct sockaddr *sa)
+{
+    static __thread char buf[INET6_ADDRSTRLEN];
+    int fam;
+    const uint8_t *a = sockaddr_bytes(sa, &fam);
+    if (!inet_ntop(fam, a, buf, sizeof(buf)))
+        snprintf(buf, sizeof(buf), "?");
+    return buf;
+}
 
 static void handle(struct worker *w, const struct snapshot *s, const char *buf,
                    size_t len)
@@ -185,6 +223,12 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
     const struct settings *set = &s->set;
     const struct route *rt =
         router_find(&s->router, q.type, q.type_len, q.type_hash);
+    if (rt && rt->has_acl &&
+        acl_check(&rt->acl, w->cur_family, w->cur_addr, w->cur_ifindex) !=
+            ACL_PASS) {
+        w->st.refused_route++;
+        return;
+    }
     int reason = TGED_REASON_UNKNOWN_TYPE;
     if (rt) {
         struct tged_sink sink;
@@ -224,6 +268,8 @@ static int serve_batch(struct worker *w, int fd)
     if (n <= 0)
         return 0;
     w->fd = fd;
+    w->snap = s;
+    w->batch_ns = now_ns();
     w->st.received += (uint64_t)n;
     for (int i = 0; i < n; i++) {
         const struct sockaddr *sa = (const struct sockaddr *)&w->rsrc[i];
@@ -232,6 +278,33 @@ static int serve_batch(struct worker *w, int fd)
                              : ((const struct sockaddr_in *)sa)->sin_port;
         if (port == 0) {
             w->st.port_zero++;
+            continue;
+        }
+        answer_source(w, (unsigned)i);
+        w->cur_addr = sockaddr_bytes(sa, &w->cur_family);
+        w->cur_ifindex = w->ifindex[i];
+        int verdict = acl_check(&s->set.acl, w->cur_family, w->cur_addr,
+                                w->cur_ifindex);
+        if (verdict != ACL_PASS) {
+            if (verdict == ACL_OFF_LINK) {
+                w->st.off_link++;
+                log_limited(&refuse_limit, LOG_INFO,
+                            "request from off-link %s dropped (a spoofed "
+                            "source? see responder.on_link_only)",
+                            addr_text(sa));
+            } else {
+                w->st.refused++;
+            }
+            continue;
+        }
+        w->exempt[i] = (uint8_t)rl_exempt(&s->set.rl, w->cur_family,
+                                          w->cur_addr);
+        if (!w->exempt[i] && !rl_request(&w->rl, &s->set.rl, w->cur_family,
+                                         w->cur_addr, w->batch_ns)) {
+            w->st.rate_limited++;
+            log_limited(&refuse_limit, LOG_INFO,
+                        "%s is over its request rate: dropping its requests",
+                        addr_text(sa));
             continue;
         }
         size_t len = w->rmsg[i].msg_len;
@@ -243,7 +316,6 @@ static int serve_batch(struct worker *w, int fd)
                 len = RECV_SIZE;
         }
         w->q.req = (unsigned)i;
-        answer_source(w, (unsigned)i);
         handle(w, s, w->rbuf[i], len);
     }
     if (w->q.n)
@@ -308,7 +380,8 @@ struct worker *worker_start(unsigned id, const int *fds, const int *families,
         w->rmsg[i].msg_hdr.msg_iovlen = 1;
         w->rmsg[i].msg_hdr.msg_control = w->rctl[i];
     }
-    if (outq_init(&w->q, OUT_SLOTS, TGED_DEFAULT_REPLY_SIZE))
+    if (outq_init(&w->q, OUT_SLOTS, TGED_DEFAULT_REPLY_SIZE) ||
+        rl_init(&w->rl, 4096))
         goto fail;
     w->q.flush = flush;
     w->q.flush_arg = w;
@@ -347,6 +420,7 @@ fail:
     if (w->stopfd >= 0)
         close(w->stopfd);
     outq_free(&w->q);
+    rl_free(&w->rl);
     free(w->fds);
     free(w->families);
     free(w);
@@ -367,6 +441,7 @@ void worker_stop(struct worker *w)
     close(w->epfd);
     close(w->stopfd);
     outq_free(&w->q);
+    rl_free(&w->rl);
     free(w->fds);
     free(w->families);
     free(w);

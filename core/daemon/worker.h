@@ -20,6 +20,11 @@ struct worker_stats {
     uint64_t port_zero;     /* silent: source port 0 */
     uint64_t unknown_quiet; /* silent: unknown type, answer_unknown off */
     uint64_t send_errors;
+    uint64_t refused;       /* silent: allow / deny of the responder */
+    uint64_t off_link;      /* silent: source not on the arrival link */
+    uint64_t refused_route; /* silent: allow / deny of the route */
+    uint64_t rate_limited;  /* silent: source over its rate */
+    uint64_t bytes_limited; /* answers not sent: over the byte budget */
 };
 
 struct worker;

@@ -186,7 +186,7 @@ struct tged_setting {
     const char *name;
     int type;    /**< enum tged_setting_type */
     unsigned flags;
-    const char *help; /**< one line, shown by tged-plugin-check */
+    const char *help; /**< one line, shown by tgedd --check-plugin */
 };
 
 /*
@@ -207,7 +207,8 @@ TGED_API int tged_get_bool(struct tged_instance *ctx, const char *name,
                            int dflt);
 TGED_API double tged_get_float(struct tged_instance *ctx, const char *name,
                                double dflt);
-/** The raw node of a LIST or GROUP setting, NULL when absent. */
+/** The node of a setting (any type: a LIST's or GROUP's contents, or a
+ *  scalar's file and line for an error message), NULL when absent. */
 TGED_API const struct tged_cfg *tged_get_cfg(struct tged_instance *ctx,
                                              const char *name);
 

@@ -4,8 +4,8 @@
  * The wire contract is docs/protocol.md. Everything here works on caller
  * memory: parsing never allocates and never copies, it records pointers into
  * the datagram; formatting writes into a buffer the caller owns and reports
- * overflow instead of truncating. All functions are thread-safe and
- * async-signal-unsafe only in the sense that they touch no global state.
+ * overflow instead of truncating. The functions touch no global state:
+ * they are thread-safe and may be called from a signal handler.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -89,10 +89,11 @@ struct tged_header {
 
 /**
  * A parsed message. Every tged_str points into the parsed buffer, which must
- * outlive it. Fields are only meaningful as documented per status.
+ * outlive it. Fields are only meaningful as documented per status. It is
+ * about 4 KiB: a program parsing often keeps one rather than one per call.
  */
 struct tged_message {
-    enum tged_method method; /**< set from TGED_PARSE_BAD on */
+    enum tged_method method; /**< set for OK, BAD and VERSION */
     unsigned major, minor;   /**< version; set for OK and VERSION */
     /** RQ and ID as sent (ptr NULL when absent). For OK, BAD and VERSION
      *  they are set whenever their header line is valid and not repeated,
@@ -130,7 +131,8 @@ TGED_API int tged_type_valid(const char *type, size_t len);
 TGED_API int tged_id_valid(const char *id, size_t len);
 
 /** A 64-bit hash of a string with ASCII letters folded to lower case, so
- *  that names equal under tged_name_eq() hash alike. */
+ *  that names equal under tged_name_eq() hash alike. It may differ between
+ *  machines (byte order): use it in memory, never store or send it. */
 TGED_API uint64_t tged_hash_ci(const char *s, size_t len);
 
 /** "bad-request", "version", ... for an enum tged_reason; NULL if out of
