@@ -214,13 +214,13 @@ static long builder_type(struct tged_recset_builder *b, const char *type,
 }
 
 /* A name from a file, fit for a log line: control bytes and non-ASCII
- * written as \xNN, cut at 40 bytes. A type such as "A\nfake log line"
+ * written as \xNN, cut at 80 bytes. A type such as "A\nfake log line"
  * must not forge log lines. */
 static const char *printable(const char *s, size_t len, char *buf,
                              size_t cap)
 {
     size_t o = 0;
-    for (size_t i = 0; i < len && i < 40 && o + 5 < cap; i++) {
+    for (size_t i = 0; i < len && i < 80 && o + 5 < cap; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c >= 0x7f)
             o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
@@ -234,7 +234,7 @@ static const char *printable(const char *s, size_t len, char *buf,
 TGED_API int tged_recset_add_type(struct tged_recset_builder *b,
                                   const char *type, size_t type_len)
 {
-    char pb[200];
+    char pb[400];
     b->err[0] = '\0';
     if (!tged_type_valid(type, type_len))
         return fail(b, -EINVAL,
@@ -249,7 +249,7 @@ TGED_API int tged_recset_add(struct tged_recset_builder *b, const char *type,
                              size_t type_len, const struct tged_field *fields,
                              size_t nfields)
 {
-    char pb[200];
+    char pb[400];
     b->err[0] = '\0';
     if (!tged_type_valid(type, type_len))
         return fail(b, -EINVAL,
