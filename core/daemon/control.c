@@ -30,6 +30,7 @@
 #include "ctl.h"
 #include "iftable.h"
 #include "log.h"
+#include "privdrop.h"
 #include "qsbr.h"
 #include "snapshot.h"
 #include "udp.h"
@@ -65,7 +66,8 @@ struct control {
 static int same_listen(const struct settings *a, const struct settings *b)
 {
     if (a->nlisten != b->nlisten || a->workers != b->workers ||
-        strcmp(a->control ? a->control : "", b->control ? b->control : ""))
+        strcmp(a->control ? a->control : "", b->control ? b->control : "") ||
+        strcmp(a->user ? a->user : "", b->user ? b->user : ""))
         return 0;
     for (size_t i = 0; i < a->nlisten; i++)
         if (strcmp(a->listen[i], b->listen[i]))
@@ -86,8 +88,8 @@ static void reload(struct control *c)
         return;
     }
     if (!same_listen(&c->cur->set, &n->set))
-        log_warn("responder.listen, workers or control changed: restart "
-                 "tgedd to apply that; the sockets stay as they are");
+        log_warn("responder.listen, workers, control or user changed: "
+                 "restart tgedd to apply that; the sockets stay as they are");
     if (n->set.log_level >= 0 && !c->o->debug)
         log_set_level(n->set.log_level);
     struct snapshot *old = c->cur;
@@ -347,6 +349,12 @@ int control_run(const struct control_opts *o, struct snapshot *s)
             epoll_ctl(c.epfd, EPOLL_CTL_ADD, c.ctlfd, &ev);
             log_info("control socket %s", c.ctl_path);
         }
+    }
+    /* Everything that needs root is open: the sockets, the control
+     * socket, what the backends opened at start-up. */
+    if (privdrop_apply(&s->set)) {
+        code = EXIT_OSERR;
+        goto out;
     }
     log_notice("serving with %zu backend%s, %u worker%s", s->nbackends,
                s->nbackends == 1 ? "" : "s", c.nworkers,

@@ -15,6 +15,7 @@
 #include "control.h"
 #include "loader.h"
 #include "log.h"
+#include "privdrop.h"
 #include "qsbr.h"
 #include "snapshot.h"
 #include "watch.h"
@@ -196,6 +197,11 @@ int main(int argc, char **argv)
     }
     if (s->set.log_level >= 0 && !debug)
         log_set_level(s->set.log_level);
+    if (privdrop_refuses_root(&s->set)) {
+        snapshot_free(s);
+        qsbr_reclaim(1);
+        return EXIT_CONFIG;
+    }
     struct control_opts o = {.config_path = path, .ready_fd = ready_fd,
                              .debug = debug};
     int code = control_run(&o, s);

@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "loader.h"
 #include "log.h"
+#include "privdrop.h"
 #include "qsbr.h"
 #include "udp.h"
 
@@ -43,6 +44,9 @@ static const struct key_spec responder_keys[] = {
     {"deny", TGED_SETTING_LIST, 0},
     {"on_link_only", TGED_SETTING_BOOL, 0},
     {"rate_limit", TGED_SETTING_GROUP, 0},
+    {"user", TGED_SETTING_STRING, 0},
+    {"group", TGED_SETTING_STRING, 0},
+    {"run_as_root", TGED_SETTING_BOOL, 0},
     {0},
 };
 
@@ -132,6 +136,15 @@ static int read_responder(struct snapshot *s, const config_setting_t *r)
     if ((rl && conf_check_keys(rl, "responder.rate_limit", rate_keys, NULL,
                                "(it takes requests, burst, bytes, exempt)")) ||
         rl_conf_read(&set->rl, rl))
+        bad = 1;
+    if (r) {
+        config_setting_lookup_string(r, "user", &set->user);
+        config_setting_lookup_string(r, "group", &set->group);
+        config_setting_lookup_bool(r, "run_as_root", &set->run_as_root);
+        if (set->user && !set->user[0])
+            set->user = NULL;
+    }
+    if (privdrop_check(set))
         bad = 1;
     set->control = TGED_CONTROL_PATH;
     const config_setting_t *ctl =

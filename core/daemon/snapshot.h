@@ -22,6 +22,9 @@ struct settings {
     const char *control; /* control socket path, "" for none */
     struct acl acl;      /* who may ask at all */
     struct rl_conf rl;   /* rate limits */
+    const char *user;    /* run as this user once started, or NULL */
+    const char *group;
+    int run_as_root;
 };
 
 struct snapshot {

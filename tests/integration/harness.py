@@ -72,8 +72,9 @@ class Responder:
         if raw is not None:
             conf = raw
         else:
-            conf = ('responder = { listen = ( %s ); control = "control"; %s };\n'
-                    % (listen, responder))
+            # Tests run as root in throw-away folders only root can read.
+            conf = ('responder = { listen = ( %s ); control = "control"; '
+                    'run_as_root = true; %s };\n' % (listen, responder))
             conf += 'plugin_dir = "%s";\n' % plugin_dir
             conf += "backends = ( %s );\n" % backends
             if routes is not None:

@@ -107,7 +107,8 @@ class Namespaces(unittest.TestCase):
     def start_responder(cls):
         conf = os.path.join(cls.dir, "tged.conf")
         with open(conf, "w") as f:
-            f.write('responder = { workers = 2; };\nplugin_dir = "%s";\n'
+            f.write('responder = { workers = 2; run_as_root = true; '
+                    'control = "control"; };\nplugin_dir = "%s";\n'
                     'backends = ( %s );\n'
                     % (PLUGINS, static_backend("site", rec(
                         "SQL", HOST="test", IP="192.168.0.34", PORT=3306))))
