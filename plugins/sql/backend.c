@@ -33,10 +33,27 @@ void sql_seterr(struct sql_env *env, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(env->err, sizeof(env->err), fmt, ap);
     va_end(ap);
-    /* Server messages end with a newline; logs do not want it. */
+    /* Server messages end with a newline and may hold several lines; a
+     * log line is one line. */
     size_t n = strlen(env->err);
     while (n && (env->err[n - 1] == '\n' || env->err[n - 1] == ' '))
         env->err[--n] = 0;
+    char *w = env->err;
+    for (const char *r = env->err; *r; r++) {
+        if (*r == '\n') {
+            while (r[1] == '\t' || r[1] == ' ')
+                r++;
+            if (w + 2 <= r) {
+                *w++ = ';';
+                *w++ = ' ';
+            } else {
+                *w++ = ' ';
+            }
+            continue;
+        }
+        *w++ = *r == '\t' ? ' ' : *r;
+    }
+    *w = 0;
 }
 
 int sql_wait_fd(struct sql_env *env, int fd, short events, int64_t deadline)

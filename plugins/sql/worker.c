@@ -410,7 +410,11 @@ static void went_down(struct worker *w, int64_t now)
 static void came_up(struct worker *w)
 {
     struct sql_backend *b = w->b;
-    int was = __atomic_exchange_n(&b->health, SQL_UP, __ATOMIC_ACQ_REL);
+    /* A new connection to a slow database is still slow: only a query
+     * completed in time says otherwise. */
+    int was = SQL_DOWN;
+    __atomic_compare_exchange_n(&b->health, &was, SQL_UP, 0, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
     w->backoff_ms = 0;
     w->types_due_ms = sql_now_ms() + b->types_period_ms;
     if (!w->ever_up)

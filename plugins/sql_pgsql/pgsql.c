@@ -21,6 +21,7 @@
 #include "../sql/sql.h"
 
 #define BOOLOID 16
+#define TEXTOID 25
 
 struct cfg {
     struct sql_server s;
@@ -224,7 +225,13 @@ static int pg_prepare(void *p, enum sql_stmt_id id, const struct sql_text *t,
                       struct sql_env *env, int64_t deadline)
 {
     struct conn *c = p;
-    if (!PQsendPrepare(c->pg, stmt_name[id], t->sql, (int)t->nparams, NULL))
+    /* Every value a request carries is text: declared so, `:host IS NULL`
+     * needs no cast, and another column type takes CAST(:port AS integer),
+     * whose failure on a bad value is a data error (no match). */
+    Oid types[SQL_MAX_PARAMS];
+    for (size_t i = 0; i < t->nparams; i++)
+        types[i] = TEXTOID;
+    if (!PQsendPrepare(c->pg, stmt_name[id], t->sql, (int)t->nparams, types))
         return fail_conn(c, env, "");
     struct prep pr = {c, env};
     return results(c, env, deadline, on_prepared, &pr);
