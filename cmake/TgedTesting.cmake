@@ -25,3 +25,15 @@ function(tged_integration_test name script)
     ENVIRONMENT "TGED_BUILD_DIR=${PROJECT_BINARY_DIR};TGED_BIN_DIR=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};TGED_PLUGIN_DIR=${TGED_BUILD_PLUGIN_DIR};TGED_SOURCE_DIR=${PROJECT_SOURCE_DIR};TGED_BROKEN_DIR=${PROJECT_BINARY_DIR}/tests/broken;PYTHONDONTWRITEBYTECODE=1")
 endfunction()
 
+
+# The same integration test with every tgedd under valgrind memcheck.
+function(tged_valgrind_test name script)
+  find_program(VALGRIND_EXE valgrind)
+  if(NOT VALGRIND_EXE OR TGED_SANITIZE)
+    return()  # valgrind and the sanitizers do not mix
+  endif()
+  add_test(NAME valgrind_${name}
+    COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/integration/${script})
+  set_tests_properties(valgrind_${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1200
+    ENVIRONMENT "TGED_VALGRIND=1;TGED_BUILD_DIR=${PROJECT_BINARY_DIR};TGED_BIN_DIR=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};TGED_PLUGIN_DIR=${TGED_BUILD_PLUGIN_DIR};TGED_SOURCE_DIR=${PROJECT_SOURCE_DIR};TGED_BROKEN_DIR=${PROJECT_BINARY_DIR}/tests/broken;PYTHONDONTWRITEBYTECODE=1")
+endfunction()

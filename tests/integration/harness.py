@@ -25,6 +25,14 @@ TGED = os.path.join(BIN, "tged")
 
 SKIP = 77
 
+# TGED_VALGRIND=1 runs every tgedd under valgrind memcheck: a leak or a
+# memory error fails the test that started it. Timing checks are relaxed.
+VALGRIND = os.environ.get("TGED_VALGRIND") == "1"
+VALGRIND_CMD = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                "--show-leak-kinds=definite,indirect",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--track-fds=no"]
+
 
 def free_port():
     """A UDP port free on both 127.0.0.1 and ::1."""
@@ -97,13 +105,14 @@ class Responder:
         """Start tgedd -f; env adds variables to the environment."""
         full = dict(os.environ, **(env or {}))
         self.proc = subprocess.Popen(
+            (VALGRIND_CMD if VALGRIND else []) +
             [TGEDD, "-f", "-c", self.conf] + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True, env=full)
         self._reader = threading.Thread(target=self._read_log, daemon=True)
         self._reader.start()
         if ready:
-            self.wait_log("serving with", 20)
+            self.wait_log("serving with", 60 if VALGRIND else 20)
         return self
 
     def _read_log(self):
@@ -157,7 +166,10 @@ class Responder:
 
     def cleanup(self):
         try:
-            self.stop()
+            code = self.stop(60 if VALGRIND else 10)
+            if VALGRIND and code not in (0, None):
+                raise AssertionError("tgedd under valgrind exited %s:\n%s"
+                                     % (code, self.log_text()))
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
