@@ -264,6 +264,35 @@ class MariaDB:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Shared:
+    """One server for a test module, started by the first test that needs
+    it (so that a missing server skips each test, counted as skipped), and
+    stopped by the module's tearDownModule()."""
+
+    def __init__(self, make, load):
+        self.make = make
+        self.load = load
+        self.server = None
+        self.missing = None
+
+    def get(self, test):
+        if self.missing:
+            test.skipTest(self.missing)
+        if not self.server:
+            try:
+                self.server = self.make()
+            except FileNotFoundError as e:
+                self.missing = str(e)
+                test.skipTest(self.missing)
+            self.load(self.server)
+        return self.server
+
+    def cleanup(self):
+        if self.server:
+            self.server.cleanup()
+            self.server = None
+
+
 # The schema every driver's tests load (in each server's own dialect only
 # for the types), and the rows.
 ROWS = [

@@ -5,31 +5,21 @@ stopped and restarted while requests flow."""
 
 import os
 import time
-import unittest
 
 from harness import ResponderTest, main, rec, static_backend
-from sqlservers import (ASK, QUERY, Contract, LoadThread, MariaDB,
+from sqlservers import (ASK, QUERY, Contract, LoadThread, MariaDB, Shared,
                         SqlBackend, ask, conf_str, rows_sql)
 
 SCHEMA = ("CREATE TABLE services (type varchar(63) NOT NULL, "
           "host varchar(255) NOT NULL, ip varchar(64), port int, "
           "login varchar(64), note varchar(255)) CHARACTER SET utf8mb4; ")
 
+SERVER = Shared(MariaDB, lambda db: db.sql(SCHEMA + rows_sql()))
 DB = None
 
 
-def setUpModule():
-    global DB
-    try:
-        DB = MariaDB()
-    except FileNotFoundError as e:
-        raise unittest.SkipTest(str(e))
-    DB.sql(SCHEMA + rows_sql())
-
-
 def tearDownModule():
-    if DB:
-        DB.cleanup()
+    SERVER.cleanup()
 
 
 def until(what, timeout=5.0):
@@ -44,6 +34,10 @@ def until(what, timeout=5.0):
 
 class MyBase(SqlBackend, ResponderTest):
     module = "sql_mysql"
+
+    def setUp(self):
+        global DB
+        DB = SERVER.get(self)
 
     def connection(self):
         return ('socket = %s; database = "tged"; user = "tged"; '

@@ -5,10 +5,9 @@ while requests flow."""
 
 import os
 import time
-import unittest
 
 from harness import ResponderTest, main, rec, static_backend
-from sqlservers import (ASK, QUERY, Contract, LoadThread, Postgres,
+from sqlservers import (ASK, QUERY, Contract, LoadThread, Postgres, Shared,
                         SqlBackend, ask, conf_str, rows_sql)
 
 SCHEMA = ("CREATE TABLE services (type text NOT NULL, host text NOT NULL, "
@@ -16,26 +15,25 @@ SCHEMA = ("CREATE TABLE services (type text NOT NULL, host text NOT NULL, "
           "CREATE ROLE reader LOGIN PASSWORD 'readpw'; "
           "GRANT SELECT ON services TO reader;")
 
+def load(pg):
+    pg.psql("CREATE DATABASE tged")
+    pg.psql(SCHEMA + rows_sql(), db="tged")
+
+
+SERVER = Shared(Postgres, load)
 PG = None
 
 
-def setUpModule():
-    global PG
-    try:
-        PG = Postgres()
-    except FileNotFoundError as e:
-        raise unittest.SkipTest(str(e))
-    PG.psql("CREATE DATABASE tged")
-    PG.psql(SCHEMA + rows_sql(), db="tged")
-
-
 def tearDownModule():
-    if PG:
-        PG.cleanup()
+    SERVER.cleanup()
 
 
 class PgBase(SqlBackend, ResponderTest):
     module = "sql_pgsql"
+
+    def setUp(self):
+        global PG
+        PG = SERVER.get(self)
 
     def connection(self):
         return 'socket = %s; port = %d; database = "tged"; user = "tged";' \
