@@ -184,6 +184,16 @@ int sql_server_configure(struct tged_instance *ctx, struct sql_server *s,
             tged_log(ctx, LOG_WARNING,
                      "password_file %s can be read by others (chmod 600 it)",
                      s->password_file);
+        /* Read now too: tgedd may give up root after init, and a file
+         * only root can read must still give the password then. */
+        struct sql_env env = {.ctx = ctx};
+        char buf[1024];
+        if (sql_read_password(&env, s->password_file, buf, sizeof(buf)))
+            tged_log(ctx, LOG_WARNING, "%s (read again at each connection)",
+                     env.err);
+        else if (!(s->password_read = strdup(buf)))
+            return -ENOMEM;
+        explicit_bzero(buf, sizeof(buf));
     }
     if ((s->tls_cert != NULL) != (s->tls_key != NULL)) {
         setting_at(ctx, s->tls_cert ? "tls_cert" : "tls_key", at, sizeof(at));
@@ -223,12 +233,28 @@ int sql_server_configure(struct tged_instance *ctx, struct sql_server *s,
     return 0;
 }
 
+void sql_server_release(struct sql_server *s)
+{
+    if (s->password_read) {
+        explicit_bzero(s->password_read, strlen(s->password_read));
+        free(s->password_read);
+        s->password_read = NULL;
+    }
+}
+
 int sql_server_password(const struct sql_server *s, struct sql_env *env,
                         char *buf, size_t len)
 {
     buf[0] = 0;
-    if (s->password_file)
-        return sql_read_password(env, s->password_file, buf, len);
+    if (s->password_file) {
+        /* Read at each connection, so a new password needs no restart. */
+        if (sql_read_password(env, s->password_file, buf, len) == 0)
+            return 0;
+        if (!s->password_read || strlen(s->password_read) >= len)
+            return -1;
+        strcpy(buf, s->password_read);
+        return 0;
+    }
     if (s->password) {
         if (strlen(s->password) >= len) {
             sql_seterr(env, "password longer than %zu bytes", len - 1);

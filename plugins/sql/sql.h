@@ -159,6 +159,9 @@ struct sql_server {
     int tls; /* enum sql_tls */
     const char *tls_ca, *tls_cert, *tls_key;
     char desc[512];
+    /* password_file as read in init, before tgedd gave up root: used when
+     * the file cannot be read at a later connection. */
+    char *password_read;
 };
 
 enum sql_tls {
@@ -172,6 +175,7 @@ enum sql_tls {
 
 int sql_server_configure(struct tged_instance *ctx, struct sql_server *s,
                          const char *what);
+void sql_server_release(struct sql_server *s);
 /* The password to use now (from password or password_file) into buf;
  * buf[0] == 0 when none. 0 or -1 with env->err set. */
 int sql_server_password(const struct sql_server *s, struct sql_env *env,

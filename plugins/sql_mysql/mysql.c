@@ -365,6 +365,7 @@ static int my_configure(struct tged_instance *ctx, void **out)
     if (!cfg)
         return -ENOMEM;
     if (sql_server_configure(ctx, &cfg->s, "MariaDB")) {
+        sql_server_release(&cfg->s);
         free(cfg);
         return -EINVAL;
     }
@@ -373,8 +374,10 @@ static int my_configure(struct tged_instance *ctx, void **out)
     return 0;
 }
 
-static void my_unconfigure(void *cfg)
+static void my_unconfigure(void *p)
 {
+    struct cfg *cfg = p;
+    sql_server_release(&cfg->s);
     free(cfg);
 }
 

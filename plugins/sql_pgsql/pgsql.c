@@ -305,6 +305,7 @@ static int pg_configure(struct tged_instance *ctx, void **out)
     if (!cfg)
         return -ENOMEM;
     if (sql_server_configure(ctx, &cfg->s, "PostgreSQL")) {
+        sql_server_release(&cfg->s);
         free(cfg);
         return -EINVAL;
     }
@@ -334,8 +335,10 @@ static int pg_configure(struct tged_instance *ctx, void **out)
     return 0;
 }
 
-static void pg_unconfigure(void *cfg)
+static void pg_unconfigure(void *p)
 {
+    struct cfg *cfg = p;
+    sql_server_release(&cfg->s);
     free(cfg);
 }
 

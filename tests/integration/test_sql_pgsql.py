@@ -79,6 +79,27 @@ class PgConnections(PgBase):
         r.wait_log("password authentication failed", 10)
         self.assertEqual(ask(r, "SQL")[0][1]["REASON"], "unavailable")
 
+    def test_password_file_only_root_reads_after_root_is_dropped(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root, to drop it")
+        r = self.responder(
+            '{ name = "db"; module = "sql_pgsql"; host = "127.0.0.1"; '
+            'port = %d; database = "tged"; user = "reader"; '
+            'password_file = "pw"; query = %s; }' % (PG.port, conf_str(QUERY)),
+            responder='user = "nobody";', start=False)
+        r.write("pw", "readpw\n")
+        os.chmod(r.path("pw"), 0o600)
+        r.start()
+        r.wait_log("connected to", 10)
+        self.assertEqual(ask(r, "SQL")[0][1]["HOST"], "db")
+        with open("/proc/%d/status" % r.proc.pid) as f:
+            self.assertIn("Uid:\t65534\t", f.read())
+        # A new connection, as nobody, who cannot read the file now.
+        PG.stop()
+        PG.start()
+        self.assertEqual(ask(r, "SQL", HOST="db")[0][1]["HOST"], "db")
+        self.assertNotIn("Permission denied", r.log_text())
+
     def test_socket_may_name_the_socket_file(self):
         sock = os.path.join(PG.dir, ".s.PGSQL.%d" % PG.port)
         r = self.responder('{ name = "db"; module = "sql_pgsql"; socket = %s; '
