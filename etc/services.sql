@@ -6,7 +6,7 @@
 -- serve what another program writes there; docs/backends/sql.md has the
 -- same schema for PostgreSQL and MariaDB.
 
--- Services: `tged PRINTER` asks for every printer, `tged PRINTER HOST=hall`
+-- Services: `tged SSH` asks for every SSH server, `tged SSH HOST=bastion`
 -- for one of them.
 CREATE TABLE services (
     type     TEXT NOT NULL,           -- what a client asks for (RQ)
@@ -17,18 +17,18 @@ CREATE TABLE services (
     user     TEXT,                    -- NULL: no USER field in the answer
     priority INTEGER NOT NULL DEFAULT 10
 );
-CREATE INDEX services_type ON services (type COLLATE NOCASE, host);
+CREATE INDEX services_type ON services (type, host);
 
 INSERT INTO services (type, host, fqdn, ip, port, user, priority) VALUES
-    ('PRINTER', 'hall',    'hall.example.com',    '192.168.0.60', 631,  NULL,     10),
-    ('PRINTER', 'office',  'office.example.com',  '192.168.0.61', 631,  NULL,     20),
-    ('NAS',     'vault',   'vault.example.com',   '192.168.0.70', 445,  'backup', 10),
-    ('PGSQL',   'ledger',  'ledger.example.com',  '192.168.0.35', 5432, 'tged',   10),
-    ('SSH',     'gateway', 'gateway.example.com', '192.168.0.1',  22,   'admin',  10);
+    ('SSH',    'gateway', 'gateway.example.com', '192.168.0.1',  22,   'admin',  10),
+    ('SSH',    'bastion', 'bastion.example.com', '192.168.0.2',  2222, NULL,     20),
+    ('NAS',    'vault',   'vault.example.com',   '192.168.0.80', 445,  'backup', 10),
+    ('PGSQL',  'ledger',  'ledger.example.com',  '192.168.0.35', 5432, 'tged',   10),
+    ('BACKUP', 'vault',   'vault.example.com',   '192.168.0.80', 873,  'rsync',  10);
 
 -- DHCP reservations: the fixed address and the MAC address of a machine,
 -- what a wake-on-LAN script asks for: `tged RESERVATION HOST=vault`, or
--- `tged RESERVATION MAC=52:54:00:12:34:70` to know whose card it is.
+-- `tged RESERVATION MAC=52:54:00:12:34:80` to know whose card it is.
 CREATE TABLE dhcp_reservations (
     mac      TEXT NOT NULL PRIMARY KEY,   -- lower case, colon-separated
     host     TEXT NOT NULL,
@@ -38,7 +38,7 @@ CREATE TABLE dhcp_reservations (
 CREATE INDEX dhcp_reservations_host ON dhcp_reservations (host COLLATE NOCASE);
 
 INSERT INTO dhcp_reservations (mac, host, ip, comment) VALUES
-    ('52:54:00:12:34:60', 'hall',   '192.168.0.60', 'printer in the hall'),
-    ('52:54:00:12:34:61', 'office', '192.168.0.61', NULL),
-    ('52:54:00:12:34:70', 'vault',  '192.168.0.70', 'wake me for backups'),
-    ('52:54:00:12:34:35', 'ledger', '192.168.0.35', 'database server');
+    ('52:54:00:12:34:01', 'gateway', '192.168.0.1',  NULL),
+    ('52:54:00:12:34:02', 'bastion', '192.168.0.2',  NULL),
+    ('52:54:00:12:34:35', 'ledger',  '192.168.0.35', 'database server'),
+    ('52:54:00:12:34:80', 'vault',   '192.168.0.80', 'wake me for backups');

@@ -230,6 +230,26 @@ class InMemory(ResponderTest):
                          "no-match")
 
 
+# The backends and route proposed for etc/tged.conf, word for word but for
+# the path of services.sql.
+DEFAULT_BACKENDS = """
+  { name = "services"; module = "sql_sqlite"; init_sql = "services.sql";
+    query = "SELECT host, fqdn, ip, port, user FROM services "
+            "WHERE type = :rq AND (:host IS NULL OR host = :host COLLATE NOCASE) "
+            "ORDER BY priority, host";
+    types_query = "SELECT DISTINCT type FROM services"; },
+  { name = "reservations"; module = "sql_sqlite"; init_sql = "services.sql";
+    query = "SELECT host, ip, mac, comment FROM dhcp_reservations "
+            "WHERE (:host IS NULL OR host = :host COLLATE NOCASE) "
+            "AND (:mac IS NULL OR mac = lower(:mac)) ORDER BY host";
+    types_query = "SELECT 'RESERVATION'"; }
+"""
+DEFAULT_ROUTES = """
+  { type = "RESERVATION"; backends = ( "reservations" ); },
+  { type = "*"; backends = ( "site", "services" ); policy = "first"; }
+"""
+
+
 class DefaultConfiguration(ResponderTest):
     """The backends proposed for etc/tged.conf, on etc/services.sql."""
 
@@ -237,30 +257,23 @@ class DefaultConfiguration(ResponderTest):
         sql = os.path.join(SRC, "etc", "services.sql")
         if not os.path.exists(sql):
             self.skipTest("etc/services.sql not found under %s" % SRC)
-        backends = (
-            '{ name = "site"; module = "static"; records = ( %s ); }, '
-            '{ name = "services"; module = "sql_sqlite"; init_sql = %s; '
-            '  query = "SELECT host, fqdn, ip, port, user FROM services '
-            "WHERE type = :rq AND (:host IS NULL OR host = :host COLLATE "
-            'NOCASE) ORDER BY priority, host"; '
-            '  types_query = "SELECT DISTINCT type FROM services"; }, '
-            '{ name = "reservations"; module = "sql_sqlite"; init_sql = %s; '
-            '  query = "SELECT host, ip, mac, comment FROM dhcp_reservations '
-            "WHERE (:host IS NULL OR host = :host COLLATE NOCASE) "
-            'AND (:mac IS NULL OR mac = lower(:mac)) ORDER BY host"; '
-            "  types_query = \"SELECT 'RESERVATION'\"; }"
-            % (rec("SQL", HOST="test"), conf_str(sql), conf_str(sql)))
-        r = self.responder(backends, routes='{ type = "*"; backends = '
-                           '( "site", "services", "reservations" ); }')
+        site = static_backend("site", rec("SQL", HOST="test"))
+        r = self.responder(site + ", " + DEFAULT_BACKENDS.replace(
+            '"services.sql"', conf_str(sql)), routes=DEFAULT_ROUTES)
         self.assertEqual(ask(r, "SQL")[0][1]["HOST"], "test")
-        got = ask(r, "printer", HOST="Office")
-        self.assertEqual(got[0][1], {"RQ": "PRINTER", "HOST": "office",
-                                     "FQDN": "office.example.com",
-                                     "IP": "192.168.0.61", "PORT": "631"})
+        got = ask(r, "ssh", HOST="Bastion")
+        self.assertEqual(got[0][1], {"RQ": "SSH", "HOST": "bastion",
+                                     "FQDN": "bastion.example.com",
+                                     "IP": "192.168.0.2", "PORT": "2222"})
+        got = r.ask_parsed(ASK % ("SSH", ""), count=2)
+        self.assertEqual([dict(h)["HOST"] for _, h in got],
+                         ["gateway", "bastion"])
         got = ask(r, "RESERVATION", HOST="vault")
-        self.assertEqual(got[0][1]["MAC"], "52:54:00:12:34:70")
+        self.assertEqual(got[0][1]["MAC"], "52:54:00:12:34:80")
         got = ask(r, "RESERVATION", MAC="52:54:00:12:34:35")
         self.assertEqual(got[0][1]["HOST"], "ledger")
+        self.assertEqual(ask(r, "RESERVATION", HOST="nosuch")[0][1]
+                         ["REASON"], "no-match")
         self.assertEqual(ask(r, "NOSUCH")[0][1]["REASON"], "unknown-type")
 
 
