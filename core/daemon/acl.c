@@ -52,6 +52,13 @@ int prefix_match(const struct prefix *p, int family, const uint8_t *addr)
 {
     if (p->family != family)
         return 0;
+    if (family == AF_INET) {
+        uint32_t a, b;
+        memcpy(&a, p->addr, 4);
+        memcpy(&b, addr, 4);
+        uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
+        return ((a ^ b) & mask) == 0;
+    }
     unsigned full = p->len / 8, rest = p->len % 8;
     if (memcmp(p->addr, addr, full))
         return 0;

@@ -34,6 +34,7 @@ struct iftable {
 };
 
 static struct iftable *current; /* atomic */
+static unsigned generation;      /* atomic */
 static int nlfd = -1;
 
 static unsigned mask_len(const struct sockaddr *mask, int family)
@@ -90,6 +91,7 @@ static void publish(void)
     if (!t)
         return;
     struct iftable *old = __atomic_exchange_n(&current, t, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     qsbr_retire(old, free);
 }
 
@@ -137,6 +139,11 @@ void iftable_shutdown(void)
         close(nlfd);
     nlfd = -1;
     free(__atomic_exchange_n(&current, NULL, __ATOMIC_SEQ_CST));
+}
+
+unsigned iftable_generation(void)
+{
+    return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
 }
 
 int iftable_on_link(int family, const uint8_t *addr, int ifindex)

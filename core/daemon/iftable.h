@@ -13,6 +13,9 @@ int iftable_init(void);
 int iftable_handle(void);
 void iftable_shutdown(void);
 
+/* Grows each time the table changes (for callers that cache verdicts). */
+unsigned iftable_generation(void);
+
 /* 1 when addr is on a subnet of interface ifindex (or link-local). For
  * workers: call while online (QSBR). */
 int iftable_on_link(int family, const uint8_t *addr, int ifindex);

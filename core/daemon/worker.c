@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "iftable.h"
+#include "keys.h"
 #include "log.h"
 #include "qsbr.h"
 #include "ratelimit.h"
@@ -64,6 +66,7 @@ struct worker {
 
     struct tged_message msg;
     struct tged_field filters[TGED_MAX_REQUEST_HEADERS];
+    struct auth_reply auth; /* signing the answers to a signed request */
 
     /* The request being answered: where it came from. */
     int cur_family, cur_ifindex;
@@ -73,6 +76,17 @@ struct worker {
     const struct snapshot *snap; /* of the batch being answered */
     uint64_t batch_ns;
     struct rl_state rl;
+
+    /* The access verdict for the last source: clients ask in bursts, and
+     * the same source on the same interface gets the same verdict while
+     * neither the configuration nor the interfaces change. */
+    struct {
+        const struct snapshot *snap;
+        unsigned ifgen;
+        int family, ifindex, verdict;
+        uint8_t exempt;
+        uint8_t addr[16];
+    } last;
 };
 
 /* The source address for the answer to request i: the address the
@@ -182,6 +196,37 @@ static const char *addr_text(const struct sockaddr *sa)
     return buf;
 }
 
+static struct log_limit auth_limit = LOG_LIMIT_INIT(10, 6000);
+
+/* A request that carries AUTH, or that a route requires to: 0 to stay
+ * silent, 1 to answer unsigned, 2 to answer signed with w->auth. Kept out
+ * of handle() so that unsigned requests pay for none of it. */
+__attribute__((noinline)) static int authorize(struct worker *w,
+                                               const struct snapshot *s,
+                                               const char *buf, size_t len,
+                                               int has_auth)
+{
+    const struct keyring *k = s->set.keys;
+    const char *why;
+    /* Without keys AUTH is a reserved header like any other, ignored; a
+     * route cannot require auth then (a configuration error). */
+    if (!k)
+        return 1;
+    if (has_auth) {
+        if (auth_check_request(k, buf, len, &w->msg, &w->auth, &why) ==
+            AUTH_OK)
+            return 2;
+    } else {
+        __atomic_add_fetch(&auth_stats.refused[AUTH_UNSIGNED], 1,
+                           __ATOMIC_RELAXED);
+        why = "the route of its type requires a signed request";
+    }
+    log_limited(&auth_limit, LOG_INFO, "request for %.*s from %s refused: %s",
+                (int)w->msg.rq.len, w->msg.rq.ptr,
+                addr_text((const struct sockaddr *)&w->rsrc[w->q.req]), why);
+    return 0;
+}
+
 static void handle(struct worker *w, const struct snapshot *s, const char *buf,
                    size_t len)
 {
@@ -199,6 +244,13 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
     if (st != TGED_PARSE_OK) {
         int reason = st == TGED_PARSE_VERSION ? TGED_REASON_VERSION
                                               : TGED_REASON_BAD_REQUEST;
+        if (reason == TGED_REASON_BAD_REQUEST && s->set.keys &&
+            auth_line_present(buf, len)) {
+            /* It cannot be verified: no unsigned answer to a signer. */
+            __atomic_add_fetch(&auth_stats.refused[AUTH_BAD], 1,
+                               __ATOMIC_RELAXED);
+            return;
+        }
         if (reason == TGED_REASON_BAD_REQUEST)
             log_limited(&bad_limit, LOG_DEBUG, "malformed request: %s",
                         m->error ? m->error : "?");
@@ -210,10 +262,14 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
     struct tged_query q = {.type = m->rq.ptr, .type_len = m->rq.len};
     q.type_hash = tged_hash_ci(q.type, q.type_len);
     size_t nf = 0;
+    int has_auth = 0;
     for (size_t i = 0; i < m->nheaders; i++) {
         const struct tged_header *h = &m->headers[i];
-        if (tged_name_reserved(h->name.ptr, h->name.len))
+        if (tged_name_reserved(h->name.ptr, h->name.len)) {
+            /* AUTH is the only reserved name of four letters. */
+            has_auth |= h->name.len == 4;
             continue;
+        }
         w->filters[nf++] = (struct tged_field){h->name.ptr, h->name.len,
                                                h->value.ptr, h->value.len};
     }
@@ -229,11 +285,20 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
         w->st.refused_route++;
         return;
     }
+    const struct auth_reply *signer = NULL;
+    if (__builtin_expect(has_auth || (rt && rt->auth_required), 0)) {
+        int how = authorize(w, s, buf, len, has_auth);
+        if (!how)
+            return;
+        if (how == 2)
+            signer = &w->auth;
+    }
     int reason = TGED_REASON_UNKNOWN_TYPE;
     if (rt) {
         struct tged_sink sink;
         sink_init(&sink, &w->q, m->id.ptr, m->id.len, set->max_replies,
                   set->max_reply_size);
+        sink.auth = signer;
         reason = route_lookup(rt, &q, &sink);
         if (reason < 0) {
             w->st.replies += sink.count;
@@ -246,7 +311,8 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
         return;
     }
     w->st.invalid[reason]++;
-    sink_invalid(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len, reason);
+    sink_invalid_auth(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len,
+                      reason, signer);
 }
 
 /* Answer up to BATCH datagrams waiting on fd; how many were read. */
@@ -283,8 +349,23 @@ static int serve_batch(struct worker *w, int fd)
         answer_source(w, (unsigned)i);
         w->cur_addr = sockaddr_bytes(sa, &w->cur_family);
         w->cur_ifindex = w->ifindex[i];
-        int verdict = acl_check(&s->set.acl, w->cur_family, w->cur_addr,
-                                w->cur_ifindex);
+        size_t alen = w->cur_family == AF_INET ? 4 : 16;
+        unsigned ifgen = iftable_generation();
+        if (w->last.snap != s || w->last.ifgen != ifgen ||
+            w->last.family != w->cur_family ||
+            w->last.ifindex != w->cur_ifindex ||
+            memcmp(w->last.addr, w->cur_addr, alen) != 0) {
+            w->last.snap = s;
+            w->last.ifgen = ifgen;
+            w->last.family = w->cur_family;
+            w->last.ifindex = w->cur_ifindex;
+            memcpy(w->last.addr, w->cur_addr, alen);
+            w->last.verdict = acl_check(&s->set.acl, w->cur_family,
+                                        w->cur_addr, w->cur_ifindex);
+            w->last.exempt = (uint8_t)rl_exempt(&s->set.rl, w->cur_family,
+                                                w->cur_addr);
+        }
+        int verdict = w->last.verdict;
         if (verdict != ACL_PASS) {
             if (verdict == ACL_OFF_LINK) {
                 w->st.off_link++;
@@ -297,8 +378,7 @@ static int serve_batch(struct worker *w, int fd)
             }
             continue;
         }
-        w->exempt[i] = (uint8_t)rl_exempt(&s->set.rl, w->cur_family,
-                                          w->cur_addr);
+        w->exempt[i] = w->last.exempt;
         if (!w->exempt[i] && !rl_request(&w->rl, &s->set.rl, w->cur_family,
                                          w->cur_addr, w->batch_ns)) {
             w->st.rate_limited++;
