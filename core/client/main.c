@@ -31,6 +31,7 @@ enum {
     EXIT_UNAVAILABLE = 69,
     EXIT_OSERR = 71,
     EXIT_IOERR = 74,
+    EXIT_CONFIG = 78,
 };
 
 enum format { FMT_TEXT, FMT_JSON, FMT_ENV };
@@ -63,6 +64,14 @@ static const char usage_text[] =
     "                            0.5 (default 2)\n"
     "  -i, --id ID               the request's ID, 1-64 visible ASCII\n"
     "                            characters (default: 16 random hex digits)\n"
+    "  -k, --key KEYFILE         sign the request with a key of KEYFILE\n"
+    "                            (keys = ( { id = ...; secret = ...; } );)\n"
+    "                            and take only answers signed with it:\n"
+    "                            a forged answer from another host is\n"
+    "                            ignored. The first key of the file, or:\n"
+    "  -K, --key-id ID           the key of KEYFILE with this id\n"
+    "      --auth-window SECONDS how far a signed answer's time may be\n"
+    "                            from this host's clock (default 30)\n"
     "      --json                print JSON\n"
     "      --env                 print shell assignments, for eval\n"
     "      --stats               print the counters of the local tgedd\n"
@@ -90,17 +99,21 @@ static const char usage_text[] =
     "Exit status:\n"
     "  0   a REPLY came\n"
     "  1   only INVALID answers came (unknown type, no match, ...)\n"
-    "  2   no answer within the timeout\n"
+    "  2   no answer within the timeout (with -k: no correctly signed\n"
+    "      answer; stderr counts those ignored)\n"
     "  64  usage error (bad option, TYPE, FIELD=VALUE, ID or address)\n"
     "  69  --stats, --status, --reload: no tgedd on the control socket\n"
     "  71  the request could not be sent (no route, no such interface...)\n"
     "  74  the output could not be written\n"
+    "  78  -k: the key file cannot be read or is not valid, or has no key\n"
+    "      of that id\n"
     "\n"
     "Examples:\n"
     "  tged SQL\n"
     "  tged -a -t 0.5 --json SQL\n"
     "  tged -s 192.168.0.10:4745 LEASE HOST=mypc\n"
     "  tged -s ff02::4745%eth0 SQL\n"
+    "  tged -k /etc/tged/client.keys -K office SQL\n"
     "  eval \"$(tged --env SQL)\"; echo \"$TGED_HOST:$TGED_PORT\"\n";
 
 static void usage_error(const char *fmt, ...)
@@ -324,10 +337,15 @@ static void parse_filter(char *arg, struct tged_kv *kv)
 /* The request as tged_discover() writes it, to say "too long" before the
  * library can only say "invalid". */
 static size_t request_size(const char *type, const char *id,
-                           const struct tged_kv *kv, size_t n)
+                           const struct tged_kv *kv, size_t n,
+                           const struct tged_key *key)
 {
     size_t len = strlen("TGED DISCOVERY 1.0\r\n") + strlen("\r\n");
 
+    /* The AUTH line, with a time of ten digits; it replaces the empty
+     * line's place in the count above. */
+    if (key)
+        len += tged_auth_size(key, 9999999999LL) - strlen("\r\n");
     len += strlen("RQ: \r\n") + strlen(type);
     len += strlen("ID: \r\n") + (id ? strlen(id) : 16);
     for (size_t i = 0; i < n; i++)
@@ -373,13 +391,23 @@ static int control(const char *path, const char *cmd)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_JSON = 256, OPT_ENV, OPT_STATS, OPT_STATUS, OPT_RELOAD,
-           OPT_CONTROL };
+    enum {
+        OPT_JSON = 256,
+        OPT_ENV,
+        OPT_STATS,
+        OPT_STATUS,
+        OPT_RELOAD,
+        OPT_CONTROL,
+        OPT_AUTH_WINDOW
+    };
     static const struct option longopts[] = {
         {"server", required_argument, NULL, 's'},
         {"all", no_argument, NULL, 'a'},
         {"timeout", required_argument, NULL, 't'},
         {"id", required_argument, NULL, 'i'},
+        {"key", required_argument, NULL, 'k'},
+        {"key-id", required_argument, NULL, 'K'},
+        {"auth-window", required_argument, NULL, OPT_AUTH_WINDOW},
         {"json", no_argument, NULL, OPT_JSON},
         {"env", no_argument, NULL, OPT_ENV},
         {"stats", no_argument, NULL, OPT_STATS},
@@ -398,9 +426,13 @@ int main(int argc, char **argv)
     const char *type;
     int c, rc, json = 0, env = 0, status;
     const char *ctl_cmd = NULL, *ctl_path = "/run/tged/control";
+    const char *keyfile = NULL, *key_id = NULL;
+    struct tged_key key;
+    unsigned auth_dropped = 0;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":s:at:i:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:at:i:k:K:hV", longopts, NULL)) !=
+           -1) {
         switch (c) {
         case 's':
             opts.server = optarg;
@@ -418,6 +450,29 @@ int main(int argc, char **argv)
                             optarg);
             opts.id = optarg;
             break;
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'K':
+            if (!tged_auth_key_id_valid(optarg, strlen(optarg)))
+                usage_error("-K '%s': a key id is 1-32 of A-Z a-z 0-9 . _ -",
+                            optarg);
+            key_id = optarg;
+            break;
+        case OPT_AUTH_WINDOW: {
+            char *end;
+            unsigned long v;
+
+            errno = 0;
+            v = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > 3600 ||
+                optarg[0] == '-')
+                usage_error("--auth-window '%s': expected whole seconds, 1 "
+                            "to 3600",
+                            optarg);
+            opts.auth_window = (unsigned)v;
+            break;
+        }
         case OPT_JSON:
             json = 1;
             break;
@@ -466,6 +521,10 @@ int main(int argc, char **argv)
     }
     if (json && env)
         usage_error("--json and --env cannot be used together");
+    if (key_id && !keyfile)
+        usage_error("-K names a key of the file that -k gives: -k is missing");
+    if (opts.auth_window && !keyfile)
+        usage_error("--auth-window is for signed requests: -k is missing");
     pr.fmt = json ? FMT_JSON : env ? FMT_ENV : FMT_TEXT;
     pr.all = opts.all;
 
@@ -477,9 +536,10 @@ int main(int argc, char **argv)
                     type);
 
     nfilters = (size_t)(argc - optind);
-    if (nfilters > TGED_MAX_REQUEST_HEADERS - 2)
-        usage_error("too many filters: at most %d",
-                    TGED_MAX_REQUEST_HEADERS - 2);
+    /* RQ and ID take two header lines of a request, AUTH a third. */
+    int max_filters = TGED_MAX_REQUEST_HEADERS - (keyfile ? 3 : 2);
+    if (nfilters > (size_t)max_filters)
+        usage_error("too many filters: at most %d", max_filters);
     if (nfilters) {
         filters = calloc(nfilters, sizeof(*filters));
         if (!filters) {
@@ -494,11 +554,28 @@ int main(int argc, char **argv)
                              filters[i].name, strlen(filters[i].name)))
                 usage_error("%s is given twice", filters[i].name);
     }
-    if (request_size(type, opts.id, filters, nfilters) > TGED_MAX_REQUEST)
+    if (keyfile) {
+        char msg[1024];
+        int krc = tged_key_load(keyfile, key_id, &key, msg, sizeof(msg));
+
+        if (krc < 0) {
+            fprintf(stderr, "tged: %s\n", msg);
+            free(filters);
+            return EXIT_CONFIG;
+        }
+        if (msg[0])
+            fprintf(stderr, "tged: warning: %s\n", msg);
+        opts.key = &key;
+        opts.auth_dropped = &auth_dropped;
+    }
+    if (request_size(type, opts.id, filters, nfilters, opts.key) >
+        TGED_MAX_REQUEST)
         usage_error("the request would be longer than %d bytes",
                     TGED_MAX_REQUEST);
 
     rc = tged_discover(type, filters, nfilters, &opts, print_answer, &pr);
+    if (opts.key)
+        tged_key_wipe(&key);
     if (rc >= 0)
         print_end(&pr);
     switch (rc) {
@@ -511,7 +588,14 @@ int main(int argc, char **argv)
         status = EXIT_INVALID;
         break;
     case TGED_CLIENT_TIMEOUT:
-        fprintf(stderr, "tged: %s: no answer within %g s\n", type, secs);
+        if (auth_dropped)
+            fprintf(stderr,
+                    "tged: %s: no correctly signed answer within %g s (%u "
+                    "answer%s ignored: unsigned, or not signed with this "
+                    "key for this request)\n",
+                    type, secs, auth_dropped, auth_dropped == 1 ? "" : "s");
+        else
+            fprintf(stderr, "tged: %s: no answer within %g s\n", type, secs);
         status = EXIT_NO_ANSWER;
         break;
     case -EINVAL:

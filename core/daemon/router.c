@@ -15,11 +15,13 @@ static const struct key_spec route_keys[] = {
     {"allow", TGED_SETTING_LIST, 0},
     {"deny", TGED_SETTING_LIST, 0},
     {"on_link_only", TGED_SETTING_BOOL, 0},
+    {"auth", TGED_SETTING_STRING, 0},
     {0},
 };
 
 static int route_fill(struct route *rt, const config_setting_t *rs,
-                      struct tged_instance **backends, size_t nbackends)
+                      struct tged_instance **backends, size_t nbackends,
+                      int have_keys)
 {
     const config_setting_t *list = config_setting_get_member(rs, "backends");
     unsigned n = (unsigned)config_setting_length(list);
@@ -69,12 +71,30 @@ static int route_fill(struct route *rt, const config_setting_t *rs,
                  rt->type, policy);
         bad = 1;
     }
+    const char *auth = NULL;
+    config_setting_lookup_string(rs, "auth", &auth);
+    if (auth && !strcmp(auth, "required")) {
+        rt->auth_required = 1;
+        if (!have_keys) {
+            conf_err(config_setting_get_member(rs, "auth"),
+                     "route %s: auth = \"required\" needs responder.keys "
+                     "(a key file)",
+                     rt->type);
+            bad = 1;
+        }
+    } else if (auth && strcmp(auth, "optional")) {
+        conf_err(config_setting_get_member(rs, "auth"),
+                 "route %s: auth must be \"optional\" or \"required\", not "
+                 "\"%s\"",
+                 rt->type, auth);
+        bad = 1;
+    }
     return bad ? -1 : 0;
 }
 
 int router_build(struct router *r, const config_setting_t *const *routes,
                  size_t n, int have_routes, struct tged_instance **backends,
-                 size_t nbackends)
+                 size_t nbackends, int have_keys)
 {
     memset(r, 0, sizeof(*r));
     if (!have_routes) {
@@ -105,7 +125,7 @@ int router_build(struct router *r, const config_setting_t *const *routes,
         }
         if (conf_check_keys(rs, "route", route_keys, NULL,
                             "(a route takes type, backends, policy, allow, "
-                            "deny, on_link_only)")) {
+                            "deny, on_link_only, auth)")) {
             bad = 1;
             continue;
         }
@@ -136,7 +156,7 @@ int router_build(struct router *r, const config_setting_t *const *routes,
         rt->type = strdup(type);
         rt->type_len = tl;
         rt->hash = h;
-        if (!rt->type || route_fill(rt, rs, backends, nbackends))
+        if (!rt->type || route_fill(rt, rs, backends, nbackends, have_keys))
             bad = 1;
         /* A route's own rules come on top of the responder's; without
          * any, the route adds nothing (on-link is checked once, there). */

@@ -24,6 +24,7 @@ struct route {
     size_t nbackends;
     struct acl acl; /* who may ask for this type */
     int has_acl;
+    int auth_required; /* auth = "required": unsigned requests get silence */
 };
 
 struct router {
@@ -35,10 +36,11 @@ struct router {
 
 /* Build from route groups gathered from every configuration file; with no
  * `routes` setting anywhere (have_routes 0), every type asks every backend
- * in order. Logs each error with file and line; 0 or -1. */
+ * in order. have_keys: responder.keys is set (auth = "required" needs it).
+ * Logs each error with file and line; 0 or -1. */
 int router_build(struct router *r, const config_setting_t *const *routes,
                  size_t n, int have_routes, struct tged_instance **backends,
-                 size_t nbackends);
+                 size_t nbackends, int have_keys);
 void router_free(struct router *r);
 
 /* The route for a type, or NULL (then the answer is unknown-type). */

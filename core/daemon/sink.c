@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "keys.h"
 #include "log.h"
 
 int outq_init(struct outq *q, size_t cap, size_t buf_size)
@@ -70,10 +71,28 @@ void sink_init(struct tged_sink *s, struct outq *q, const char *id,
         max_reply_size < q->buf_size ? max_reply_size : q->buf_size;
     s->count = 0;
     s->inst = NULL;
+    s->auth = NULL;
 }
 
 #define REPLY_START "TGED REPLY 1.0\r\nRQ: "
 #define CRLF "\r\n"
+
+static struct log_limit auth_big_limit = LOG_LIMIT_INIT(5, 10000);
+
+/* Only records close to max_reply_size meet this: the AUTH line is not
+ * reserved in the record-size checks, so that configuring keys does not
+ * shrink what records may hold for unsigned requests. */
+__attribute__((cold, noinline)) static void
+signed_too_big(struct tged_sink *s, const char *type, size_t type_len)
+{
+    __atomic_add_fetch(&auth_stats.skipped, 1, __ATOMIC_RELAXED);
+    log_limited(&auth_big_limit, LOG_WARNING,
+                "%s: record of type %.*s skipped in a signed answer: with "
+                "its AUTH line (%zu bytes) it does not fit max_reply_size "
+                "(%zu bytes)",
+                s->inst ? tged_instance_name(s->inst) : "backend",
+                (int)type_len, type, s->auth->extra, s->max_reply_size);
+}
 
 size_t sink_block_limit(size_t max_reply_size)
 {
@@ -91,8 +110,13 @@ int sink_add_block(struct tged_sink *s, const char *type, size_t type_len,
     size_t need = (sizeof(REPLY_START) - 1) + type_len + 2 + block_len + 2;
     if (s->id)
         need += 4 + s->id_len + 2;
-    if (need > s->max_reply_size)
+    if (s->auth)
+        need += s->auth->extra;
+    if (need > s->max_reply_size) {
+        if (s->auth)
+            signed_too_big(s, type, type_len);
         return -E2BIG;
+    }
     char *p = outq_reserve(s->q);
     char *start = p;
     memcpy(p, REPLY_START, sizeof(REPLY_START) - 1);
@@ -111,6 +135,16 @@ int sink_add_block(struct tged_sink *s, const char *type, size_t type_len,
     }
     memcpy(p, block, block_len);
     p += block_len;
+    if (s->auth) {
+        size_t len =
+            tged_auth_sign(s->auth->key, start, (size_t)(p - start),
+                           s->max_reply_size, s->auth->now, s->auth->nonce);
+        if (!len)
+            return -E2BIG; /* not reached: the size was checked above */
+        outq_commit(s->q, len);
+        s->count++;
+        return sink_full(s);
+    }
     memcpy(p, CRLF, 2);
     p += 2;
     outq_commit(s->q, (size_t)(p - start));
@@ -199,8 +233,16 @@ static const char *const reason_line[] = {
 void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
                   const char *id, size_t id_len, int reason)
 {
-    /* At most 18 + 13 + 2 * (4 + 255 + 2) + 24 + 2 = 579 bytes: always fits
-     * a worker's buffers, which are never below 1024 bytes. */
+    sink_invalid_auth(q, rq, rq_len, id, id_len, reason, NULL);
+}
+
+void sink_invalid_auth(struct outq *q, const char *rq, size_t rq_len,
+                       const char *id, size_t id_len, int reason,
+                       const struct auth_reply *auth)
+{
+    /* At most 18 + 13 + 2 * (4 + 255 + 2) + 24 + 2 = 579 bytes, 713 with
+     * the longest AUTH line: always fits a worker's buffers, which are
+     * never below 1024 bytes. */
     char *start = outq_reserve(q);
     struct tged_writer w;
     tged_writer_start(&w, start, q->buf_size, TGED_METHOD_INVALID);
@@ -211,7 +253,13 @@ void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
         tged_writer_header(&w, "ID", 2, id, id_len);
     const char *r = reason_line[reason];
     tged_writer_raw(&w, r, strlen(r));
-    size_t len = tged_writer_finish(&w);
+    size_t len;
+    if (auth)
+        len = w.overflow ? 0
+                         : tged_auth_sign(auth->key, start, w.len, q->buf_size,
+                                          auth->now, auth->nonce);
+    else
+        len = tged_writer_finish(&w);
     if (len)
         outq_commit(q, len);
 }

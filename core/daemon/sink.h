@@ -13,6 +13,8 @@
 
 #include <tged/plugin.h>
 
+struct auth_reply; /* keys.h */
+
 struct out_slot {
     char *buf;
     size_t len;
@@ -48,13 +50,15 @@ struct tged_sink {
     size_t max_reply_size;
     size_t count;                /* REPLYs added */
     struct tged_instance *inst;  /* backend being asked, for its log */
+    const struct auth_reply *auth; /* sign every REPLY; NULL: unsigned */
 };
 
 void sink_init(struct tged_sink *s, struct outq *q, const char *id,
                size_t id_len, size_t max_replies, size_t max_reply_size);
 
 /* Add a REPLY whose field lines are already formatted ("NAME: value\r\n"
- * each). Returns 0 to go on, 1 when full, -E2BIG when it does not fit. */
+ * each). Returns 0 to go on, 1 when full, -E2BIG when it does not fit
+ * (signed: when it does not fit with its AUTH line; logged). */
 int sink_add_block(struct tged_sink *s, const char *type, size_t type_len,
                    const char *block, size_t block_len);
 
@@ -71,5 +75,9 @@ size_t sink_block_limit(size_t max_reply_size);
 /* Write an INVALID answer for the current request. */
 void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
                   const char *id, size_t id_len, int reason);
+/* The same, signed as auth says (unsigned when auth is NULL). */
+void sink_invalid_auth(struct outq *q, const char *rq, size_t rq_len,
+                       const char *id, size_t id_len, int reason,
+                       const struct auth_reply *auth);
 
 #endif

@@ -47,6 +47,8 @@ static const struct key_spec responder_keys[] = {
     {"user", TGED_SETTING_STRING, 0},
     {"group", TGED_SETTING_STRING, 0},
     {"run_as_root", TGED_SETTING_BOOL, 0},
+    {"keys", TGED_SETTING_PATH, 0},
+    {"auth_window", TGED_SETTING_INT, 0},
     {0},
 };
 
@@ -112,6 +114,8 @@ static int read_responder(struct snapshot *s, const config_setting_t *r)
     set->max_reply_size = (size_t)v;
     bad |= int_in(r, "workers", 1, 64, 1, &v);
     set->workers = (unsigned)v;
+    long long window;
+    bad |= int_in(r, "auth_window", 1, 3600, TGED_AUTH_WINDOW, &window);
     set->answer_unknown = 1;
     const config_setting_t *au =
         r ? config_setting_get_member(r, "answer_unknown") : NULL;
@@ -145,6 +149,11 @@ static int read_responder(struct snapshot *s, const config_setting_t *r)
             set->user = NULL;
     }
     if (privdrop_check(set))
+        bad = 1;
+    const config_setting_t *ks =
+        r ? config_setting_get_member(r, "keys") : NULL;
+    if (ks && config_setting_get_string(ks)[0] && !bad &&
+        !(set->keys = keyring_load(ks, (unsigned)window)))
         bad = 1;
     set->control = TGED_CONTROL_PATH;
     const config_setting_t *ctl =
@@ -406,8 +415,8 @@ struct snapshot *snapshot_load(const char *path, int serving)
             bad = 1;
     if (bad)
         goto fail;
-    if (router_build(&s->router, parts.routes, parts.nroutes,
-                     parts.have_routes, s->backends, s->nbackends))
+    if (router_build(&s->router, parts.routes, parts.nroutes, parts.have_routes,
+                     s->backends, s->nbackends, s->set.keys != NULL))
         goto fail;
     free(parts.backends);
     free(parts.routes);
@@ -442,6 +451,7 @@ void snapshot_free(void *p)
         qsbr_retire(mods, close_modules);
     acl_free(&s->set.acl);
     rl_conf_free(&s->set.rl);
+    keyring_free(s->set.keys);
     for (size_t i = 0; i < s->set.nlisten; i++)
         free(s->set.listen[i]);
     free(s->set.listen);

@@ -8,6 +8,7 @@
 
 #include "acl.h"
 #include "host.h"
+#include "keys.h"
 #include "ratelimit.h"
 #include "router.h"
 
@@ -25,6 +26,7 @@ struct settings {
     const char *user;    /* run as this user once started, or NULL */
     const char *group;
     int run_as_root;
+    struct keyring *keys; /* authenticated discovery; NULL: none */
 };
 
 struct snapshot {

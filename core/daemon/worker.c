@@ -213,8 +213,7 @@ __attribute__((noinline)) static int authorize(struct worker *w,
     if (!k)
         return 1;
     if (has_auth) {
-        if (auth_check_request(k, buf, len, &w->msg, &w->auth, &why) ==
-            AUTH_OK)
+        if (auth_check_request(k, buf, len, &w->msg, &w->auth, &why) == AUTH_OK)
             return 2;
     } else {
         __atomic_add_fetch(&auth_stats.refused[AUTH_UNSIGNED], 1,
@@ -311,8 +310,8 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
         return;
     }
     w->st.invalid[reason]++;
-    sink_invalid_auth(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len,
-                      reason, signer);
+    sink_invalid_auth(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len, reason,
+                      signer);
 }
 
 /* Answer up to BATCH datagrams waiting on fd; how many were read. */

@@ -39,6 +39,10 @@
  * length thanks to MSG_TRUNC and dropped, never parsed cut short. */
 #define RECV_BUF TGED_MAX_DATAGRAM
 #define DRAIN_BATCH 64
+/* Signed requests: the nonces of the last copies sent, whose answers are
+ * taken. At one copy a second, answers to a copy sent over a minute ago
+ * are dropped as stale. */
+#define MAX_NONCES 64
 
 struct dest {
     struct sockaddr_storage ss;
@@ -99,10 +103,11 @@ const char *tged_answer_get(const struct tged_answer *answer, const char *name)
 /* ------------------------------------------------------------------ */
 /* The request                                                         */
 
-static int check_filters(const struct tged_kv *filters, size_t nfilters)
+static int check_filters(const struct tged_kv *filters, size_t nfilters,
+                         size_t reserved)
 {
-    /* RQ and ID take two of the header lines a responder accepts. */
-    if (nfilters > TGED_MAX_REQUEST_HEADERS - 2)
+    /* RQ and ID (and AUTH) take header lines a responder accepts. */
+    if (nfilters > TGED_MAX_REQUEST_HEADERS - reserved)
         return -EINVAL;
     for (size_t i = 0; i < nfilters; i++) {
         const char *n = filters[i].name, *v = filters[i].value;
@@ -125,6 +130,8 @@ static int check_filters(const struct tged_kv *filters, size_t nfilters)
     return 0;
 }
 
+/* 2 * RANDOM_ID_BYTES random hex digits, NUL-terminated when cap allows;
+ * a nonce is one too (TGED_AUTH_NONCE_LEN == 2 * RANDOM_ID_BYTES). */
 static int random_id(char *id, size_t cap)
 {
     unsigned char raw[RANDOM_ID_BYTES];
@@ -145,8 +152,11 @@ static int random_id(char *id, size_t cap)
     return 0;
 }
 
+/* The request; with a key, its head only, without the empty line, for
+ * sign() to complete at each copy. */
 static int build_request(const char *type, const struct tged_kv *filters,
-                         size_t nfilters, const char *id, char *buf, size_t cap,
+                         size_t nfilters, const char *id,
+                         const struct tged_key *key, char *buf, size_t cap,
                          size_t *len)
 {
     struct tged_writer w;
@@ -157,6 +167,12 @@ static int build_request(const char *type, const struct tged_kv *filters,
     for (size_t i = 0; i < nfilters; i++)
         tged_writer_header(&w, filters[i].name, strlen(filters[i].name),
                            filters[i].value, strlen(filters[i].value));
+    if (key) {
+        /* The AUTH line must fit too, with a time of ten digits. */
+        size_t auth = tged_auth_size(key, 9999999999LL);
+        *len = w.overflow ? 0 : w.len;
+        return *len && auth && auth <= cap - *len ? 0 : -EINVAL;
+    }
     *len = tged_writer_finish(&w);
     /* Longer than a responder accepts: it would only earn a bad-request. */
     return *len ? 0 : -EINVAL;
@@ -375,6 +391,12 @@ fail:
 struct wait {
     const char *type;
     const char *id;
+    const struct tged_key *key; /* NULL: unsigned */
+    int64_t window;
+    char nonces[MAX_NONCES][TGED_AUTH_NONCE_LEN]; /* a ring of the last */
+    size_t nnonces;                               /* sent, ever */
+    unsigned dropped;                             /* answers not signed */
+    struct tged_message *msg;                     /* with a key */
     int unicast;
     int all;
     tged_answer_fn fn;
@@ -512,6 +534,36 @@ fail:
  * give when a firewall refuses the request. */
 enum { KEEP_WAITING = TGED_CLIENT_TIMEOUT + 1 };
 
+/* 1 when an answer is signed with our key, for a copy of our request (its
+ * nonce), at a time within the window of our clock. */
+static int signed_for_us(struct wait *w, const char *buf, size_t len)
+{
+    struct tged_auth a;
+    int64_t now = (int64_t)time(NULL);
+    size_t n = w->nnonces < MAX_NONCES ? w->nnonces : MAX_NONCES, i;
+
+    if (tged_parse(buf, len, 0, w->msg) != TGED_PARSE_OK ||
+        tged_auth_find(buf, len, w->msg, &a) != 0 || a.time < now - w->window ||
+        a.time > now + w->window)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!memcmp(w->nonces[i], a.nonce.ptr, TGED_AUTH_NONCE_LEN))
+            break;
+    return i < n && tged_auth_verify(w->key, buf, &a);
+}
+
+/* Sign the request of head_len bytes as a new copy; its length, or 0. */
+static size_t sign(struct wait *w, char *req, size_t head_len, size_t cap)
+{
+    char nonce[TGED_AUTH_NONCE_LEN + 1];
+
+    if (random_id(nonce, sizeof(nonce)) < 0)
+        return 0;
+    memcpy(w->nonces[w->nnonces++ % MAX_NONCES], nonce, TGED_AUTH_NONCE_LEN);
+    return tged_auth_sign(w->key, req, head_len, cap, (int64_t)time(NULL),
+                          nonce);
+}
+
 /* Look at one datagram: KEEP_WAITING, or the result that ends the wait. */
 static int take(struct wait *w, const char *buf, size_t len,
                 const struct sockaddr_storage *from)
@@ -523,6 +575,15 @@ static int take(struct wait *w, const char *buf, size_t len,
     addr_text(from, svr, sizeof(svr));
     if (tged_answer_parse(buf, len, svr, a) < 0)
         return KEEP_WAITING;
+    if (w->key) {
+        /* A forged answer from any host of the LAN stops here. */
+        if (!signed_for_us(w, buf, len)) {
+            w->dropped++;
+            return KEEP_WAITING;
+        }
+        /* Checked: the AUTH line (the last header) is no field. */
+        a->nfields--;
+    }
     /* An answer to another client's request, or to one of ours that came
      * before. No ID at all is fine: the original server echoes none. */
     v = tged_answer_get(a, "ID");
@@ -602,6 +663,7 @@ static void wait_free(struct wait *w)
     free(w->invalid);
     free(w->answer);
     free(w->buf);
+    free(w->msg);
 }
 
 int tged_discover(const char *type, const struct tged_kv *filters,
@@ -613,7 +675,7 @@ int tged_discover(const char *type, const struct tged_kv *filters,
     char idbuf[2 * RANDOM_ID_BYTES + 1] = "";
     struct dest d;
     struct wait w = {0};
-    size_t reqlen;
+    size_t reqlen, head_len = 0;
     int64_t start, deadline, next_send, interval;
     int fd, rc;
 
@@ -623,7 +685,11 @@ int tged_discover(const char *type, const struct tged_kv *filters,
         return -EINVAL;
     if (nfilters && !filters)
         return -EINVAL;
-    rc = check_filters(filters, nfilters);
+    if (opts->key &&
+        !tged_auth_key_id_valid(opts->key->id,
+                                strnlen(opts->key->id, sizeof(opts->key->id))))
+        return -EINVAL;
+    rc = check_filters(filters, nfilters, opts->key ? 3 : 2);
     if (rc < 0)
         return rc;
     if (opts->id) {
@@ -636,10 +702,11 @@ int tged_discover(const char *type, const struct tged_kv *filters,
             return rc;
         w.id = idbuf;
     }
-    rc =
-        build_request(type, filters, nfilters, w.id, req, sizeof(req), &reqlen);
+    rc = build_request(type, filters, nfilters, w.id, opts->key, req,
+                       sizeof(req), &reqlen);
     if (rc < 0)
         return rc;
+    head_len = reqlen;
     rc = parse_server(opts->server, &d);
     if (rc < 0)
         return rc;
@@ -649,9 +716,13 @@ int tged_discover(const char *type, const struct tged_kv *filters,
     w.all = opts->all;
     w.fn = fn;
     w.arg = arg;
+    w.key = opts->key;
+    w.window = opts->auth_window ? opts->auth_window : TGED_AUTH_WINDOW;
     w.buf = malloc(RECV_BUF);
     w.answer = malloc(sizeof(*w.answer));
-    if (!w.buf || !w.answer) {
+    if (w.key)
+        w.msg = malloc(sizeof(*w.msg));
+    if (!w.buf || !w.answer || (w.key && !w.msg)) {
         wait_free(&w);
         return -ENOMEM;
     }
@@ -675,6 +746,12 @@ int tged_discover(const char *type, const struct tged_kv *filters,
         if (now >= deadline)
             break;
         if (now >= next_send) {
+            /* Each copy of a signed request has a nonce of its own: a
+             * responder refuses a nonce it has seen, as a replay. */
+            if (w.key && !(reqlen = sign(&w, req, head_len, sizeof(req)))) {
+                rc = -EIO;
+                break;
+            }
             if (sendto(fd, req, reqlen, 0, (const struct sockaddr *)&d.ss,
                        d.len) < 0 &&
                 next_send == start) {
@@ -718,6 +795,8 @@ int tged_discover(const char *type, const struct tged_kv *filters,
             rc = TGED_CLIENT_TIMEOUT;
         }
     }
+    if (w.key && opts->auth_dropped)
+        *opts->auth_dropped = w.dropped;
     wait_free(&w);
     return rc;
 }

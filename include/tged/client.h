@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include <tged/auth.h>
 #include <tged/protocol.h>
 
 #ifdef __cplusplus
@@ -38,6 +39,21 @@ struct tged_client_options {
     int all;
     /** The request's ID: NULL for a random one. */
     const char *id;
+    /** Authenticated discovery (docs/protocol.md, "Authenticated
+     *  discovery"): NULL for an unsigned request. With a key (see
+     *  tged_key_load() in <tged/auth.h>), every copy of the request is
+     *  signed with a fresh nonce, and only answers signed with this key,
+     *  for one of these copies, at a time within auth_window of our clock,
+     *  are handed to fn: unsigned and badly signed answers are dropped.
+     *  The AUTH header is removed from the answers handed. The key is
+     *  only read during the call. */
+    const struct tged_key *key;
+    /** With a key: the seconds an answer's time may differ from our
+     *  clock; 0 means TGED_AUTH_WINDOW (30). */
+    unsigned auth_window;
+    /** With a key, if not NULL: set to the number of answers dropped
+     *  because they were not signed, or not correctly, with the key. */
+    unsigned *auth_dropped;
 };
 
 /** One answer, NUL-terminated copies of its headers in the order sent. */
@@ -79,8 +95,9 @@ typedef int (*tged_answer_fn)(const struct tged_answer *answer, void *arg);
  *                  is 0
  * @param opts      NULL for the defaults
  * @param fn        may be NULL (then only the result counts)
- * @return an enum tged_client_result, or -EINVAL (bad type, filter or
- *         address), -ENOMEM, -errno of a socket call
+ * @return an enum tged_client_result, or -EINVAL (bad type, filter,
+ *         address or key, or a request too long), -ENOMEM, -errno of a
+ *         socket call
  */
 TGED_API int tged_discover(const char *type, const struct tged_kv *filters,
                            size_t nfilters,
