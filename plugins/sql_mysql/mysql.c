@@ -403,7 +403,20 @@ static const struct sql_driver driver = {
 
 static int my_init(struct tged_instance *ctx, void **state)
 {
+    /* The connector's global state is made once, here on the control
+     * thread rather than by the first mysql_init() on a backend's thread. */
+    if (mysql_library_init(0, NULL, NULL)) {
+        tged_log(ctx, LOG_ERR, "MariaDB Connector/C cannot start");
+        return -ENOMEM;
+    }
     return sql_plugin_init(ctx, state, &driver);
+}
+
+/* When tgedd unloads the plugin (every backend of it closed): free what
+ * the connector keeps for the whole process. */
+__attribute__((destructor)) static void my_unload(void)
+{
+    mysql_library_end();
 }
 
 static const struct tged_setting settings[] = {

@@ -11,6 +11,7 @@ use the system's instances (5432, 3306), running or not.
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -20,9 +21,24 @@ import tempfile
 import threading
 import time
 
-from harness import ResponderTest, rec, static_backend
+from harness import Responder, ResponderTest, rec, static_backend
 
 ASK = "TGED DISCOVERY 1.0\r\nRQ: %s\r\n%s\r\n"
+SANITIZER = re.compile(r"Sanitizer|runtime error:")
+
+
+class SqlTest(ResponderTest):
+    """Fails a test whose tgedd reported a sanitizer error (in a
+    -DTGED_SANITIZE=ON build), leaks found at exit included."""
+
+    def responder(self, *a, start=True, **kw):
+        r = Responder(*a, **kw)
+        # Cleanups run last first: this one after tgedd has exited.
+        self.addCleanup(lambda: self.assertNotRegex(r.log_text(), SANITIZER))
+        self.addCleanup(r.cleanup)
+        if start:
+            r.start()
+        return r
 
 
 def ask(r, type_, **filters):

@@ -6,9 +6,9 @@ stopped and restarted while requests flow."""
 import os
 import time
 
-from harness import ResponderTest, main, rec, static_backend
+from harness import main, rec, static_backend
 from sqlservers import (ASK, QUERY, Contract, LoadThread, MariaDB, Shared,
-                        SqlBackend, ask, conf_str, rows_sql)
+                        SqlBackend, SqlTest, ask, conf_str, rows_sql)
 
 SCHEMA = ("CREATE TABLE services (type varchar(63) NOT NULL, "
           "host varchar(255) NOT NULL, ip varchar(64), port int, "
@@ -32,7 +32,7 @@ def until(what, timeout=5.0):
     return what()
 
 
-class MyBase(SqlBackend, ResponderTest):
+class MyBase(SqlBackend, SqlTest):
     module = "sql_mysql"
 
     def setUp(self):

@@ -6,9 +6,9 @@ while requests flow."""
 import os
 import time
 
-from harness import ResponderTest, main, rec, static_backend
+from harness import main, rec, static_backend
 from sqlservers import (ASK, QUERY, Contract, LoadThread, Postgres, Shared,
-                        SqlBackend, ask, conf_str, rows_sql)
+                        SqlBackend, SqlTest, ask, conf_str, rows_sql)
 
 SCHEMA = ("CREATE TABLE services (type text NOT NULL, host text NOT NULL, "
           "ip text, port integer, login text, note text, up boolean); "
@@ -28,7 +28,7 @@ def tearDownModule():
     SERVER.cleanup()
 
 
-class PgBase(SqlBackend, ResponderTest):
+class PgBase(SqlBackend, SqlTest):
     module = "sql_pgsql"
 
     def setUp(self):

@@ -8,15 +8,16 @@ import sqlite3
 import tempfile
 import time
 
-from harness import ResponderTest, SRC, main, rec, run_tgedd, static_backend
-from sqlservers import (ASK, QUERY, ROWS, TYPES, Contract, LoadThread,
-                        SqlBackend, ask, conf_str, rows_sql, sqlite_exec)
+from harness import SRC, main, rec, run_tgedd, static_backend
+from sqlservers import (ASK, QUERY, ROWS, SANITIZER, TYPES, Contract,
+                        LoadThread, SqlBackend, SqlTest, ask, conf_str,
+                        rows_sql, sqlite_exec)
 
 SCHEMA = ("CREATE TABLE services (type TEXT, host TEXT, ip TEXT, "
           "port INTEGER, login TEXT, note TEXT);\n")
 
 
-class SqliteBase(SqlBackend, ResponderTest):
+class SqliteBase(SqlBackend, SqlTest):
     """A services table in an SQLite file the test writes."""
     module = "sql_sqlite"
 
@@ -66,6 +67,7 @@ class SqliteFile(SqliteBase):
                 r = self.responder(self.backend(query=query), start=False)
                 p = run_tgedd("-t", "-c", r.conf)
                 self.assertNotEqual(p.returncode, 0)
+                self.assertNotRegex(p.stderr, SANITIZER)
                 self.assertIn(why, p.stderr)
                 self.assertRegex(p.stderr, r"tged\.conf:\d+: ")
         self.assertEqual(self.sql("SELECT count(*) FROM services"),
@@ -170,7 +172,7 @@ class LockedDatabase(SqliteBase):
         c.execute("ROLLBACK")
 
 
-class InMemory(ResponderTest):
+class InMemory(SqlTest):
     """init_sql alone: the database is built in memory from SQL text."""
 
     def write_sql(self, r, extra=""):
@@ -206,6 +208,7 @@ class InMemory(ResponderTest):
         r.write("data.sql", SCHEMA + "\n\nINSERT INTO nosuch VALUES (1);\n")
         p = run_tgedd("-t", "-c", r.conf)
         self.assertNotEqual(p.returncode, 0)
+        self.assertNotRegex(p.stderr, SANITIZER)
         self.assertIn("data.sql:4: no such table: nosuch", p.stderr)
 
     def test_database_file_created_from_init_sql_once(self):
@@ -250,7 +253,7 @@ DEFAULT_ROUTES = """
 """
 
 
-class DefaultConfiguration(ResponderTest):
+class DefaultConfiguration(SqlTest):
     """The backends proposed for etc/tged.conf, on etc/services.sql."""
 
     def test_services_and_reservations(self):
