@@ -633,7 +633,7 @@ int sql_plugin_init(struct tged_instance *ctx, void **state,
         b->has_types = 1;
     }
     size_t cache_size;
-    if (duration(ctx, "timeout", 0.2, 0, 3600, &b->timeout_ms) ||
+    if (duration(ctx, "timeout", 0.2, 0.001, 3600, &b->timeout_ms) ||
         duration(ctx, "cache_ttl", 5, 0, 86400 * 365, &b->cache_ttl_ms) ||
         duration(ctx, "stale_ttl", 0, 0, 86400 * 365, &b->stale_ttl_ms) ||
         duration(ctx, "reconnect_max", 5, 0.01, 86400, &b->reconnect_max_ms) ||
