@@ -33,8 +33,10 @@ const char *loader_default_dir(void)
 static void stem(const char *path, char *buf, size_t len)
 {
     const char *b = strrchr(path, '/');
-    snprintf(buf, len, "%s", b ? b + 1 : path);
-    size_t l = strlen(buf);
+    b = b ? b + 1 : path;
+    size_t l = strnlen(b, len - 1);
+    memcpy(buf, b, l);
+    buf[l] = '\0';
     if (l > 3 && !strcmp(buf + l - 3, ".so"))
         buf[l - 3] = '\0';
 }
