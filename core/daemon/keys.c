@@ -203,17 +203,22 @@ static int refuse(int r, const char **why, const char *text)
     return r;
 }
 
+static int name_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 int auth_line_present(const char *buf, size_t len)
 {
-    for (size_t i = 0; i + 6 <= len; i++) {
-        if (buf[i] != '\n')
-            continue;
-        if (tged_name_eq(buf + i + 1, 5, "AUTH:", 5))
+    /* The word AUTH, any case, standing alone ("\nAUTH:", "\r\vAUTH :",
+     * but not AUTHOR or X-AUTH), anywhere: in a datagram that cannot be
+     * parsed, a line end may be what is broken. */
+    for (size_t i = 1; i + 5 <= len; i++)
+        if ((buf[i] | 0x20) == 'a' && tged_name_eq(buf + i, 4, "AUTH", 4) &&
+            !name_byte((unsigned char)buf[i - 1]) &&
+            !name_byte((unsigned char)buf[i + 4]))
             return 1;
-        /* An empty line ends the head: the body is not headers. */
-        if (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && buf[i + 2] == '\n'))
-            return 0;
-    }
     return 0;
 }
 

@@ -60,8 +60,8 @@ int auth_check_request(const struct keyring *k, const char *buf, size_t len,
                        const struct tged_message *m, struct auth_reply *out,
                        const char **why);
 
-/* 1 when a datagram's head holds a line starting "AUTH:" (any case): for
- * a malformed request, which cannot be verified. */
+/* 1 when a datagram holds the word AUTH (any case, not part of a longer
+ * name): for a request that cannot be parsed, so cannot be verified. */
 int auth_line_present(const char *buf, size_t len);
 
 /* The name of a refusal, for logs and counters ("bad", "replay", ...). */

@@ -243,8 +243,7 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
     if (st != TGED_PARSE_OK) {
         int reason = st == TGED_PARSE_VERSION ? TGED_REASON_VERSION
                                               : TGED_REASON_BAD_REQUEST;
-        if (reason == TGED_REASON_BAD_REQUEST && s->set.keys &&
-            auth_line_present(buf, len)) {
+        if (s->set.keys && auth_line_present(buf, len)) {
             /* It cannot be verified: no unsigned answer to a signer. */
             __atomic_add_fetch(&auth_stats.refused[AUTH_BAD], 1,
                                __ATOMIC_RELAXED);
