@@ -105,7 +105,6 @@ struct slot {
     int answered;       /* answered a request since it started */
     char why[768];      /* why it is DEAD, for the reaper's log line */
     int why_prio;       /* LOG_ERR when killed for what it did, ... */
-    int killed;         /* SIGKILL sent */
     int64_t kill_at_ms; /* when a program that should exit gets SIGKILL */
     /* Control thread only. */
     int ever_ready;

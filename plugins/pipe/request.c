@@ -38,7 +38,6 @@ void slot_fail(struct pipe_backend *b, struct slot *s, int kill_now,
     va_end(ap);
     if (kill_now)
         proc_kill(s->pid, SIGKILL);
-    s->killed = kill_now;
     s->why_prio = kill_now ? LOG_ERR : LOG_WARNING;
     s->kill_at_ms = pipe_now_ms() + (kill_now ? 0 : PIPE_EXIT_GRACE_MS);
     if (s->in_fd >= 0)
@@ -89,7 +88,8 @@ void slot_idle_fail(struct pipe_backend *b, struct slot *s)
  * says whether any program runs at all. */
 static struct slot *claim(struct pipe_backend *b, int *up)
 {
-    for (;;) {
+    /* Each round fails a pipe (or finds it woken for nothing): bounded. */
+    for (unsigned round = 0; round <= b->nslots; round++) {
         struct slot *s = NULL;
         *up = 0;
         pthread_mutex_lock(&b->mu);
@@ -110,6 +110,8 @@ static struct slot *claim(struct pipe_backend *b, int *up)
             return NULL;
         slot_idle_fail(b, s); /* and look for another */
     }
+    *up = 1;
+    return NULL;
 }
 
 /* Count a request answered unavailable; log now and then, not per

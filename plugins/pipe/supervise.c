@@ -81,7 +81,6 @@ static int start(struct pipe_backend *b, struct slot *s, int64_t now)
     s->uid = geteuid();
     linebuf_reset(&s->lb);
     s->answered = 0;
-    s->killed = 0;
     s->why[0] = '\0';
     s->started_ms = now;
     s->deadline_ms = now + b->set.start_timeout_ms;
@@ -245,7 +244,6 @@ static int reap(struct pipe_backend *b, struct slot *s, int64_t now,
                 return 0;
             }
             if (proc_kill(pid, SIGKILL) != -EPERM) {
-                s->killed = 1;
                 s->wake_ms = now + 5;
                 return 0;
             }
