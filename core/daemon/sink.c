@@ -240,7 +240,7 @@ void sink_invalid_auth(struct outq *q, const char *rq, size_t rq_len,
                        const char *id, size_t id_len, int reason,
                        const struct auth_reply *auth)
 {
-    /* At most 18 + 13 + 2 * (4 + 255 + 2) + 24 + 2 = 579 bytes, 713 with
+    /* At most 18 + 13 + 2 * (4 + 255 + 2) + 24 + 2 = 579 bytes, 715 with
      * the longest AUTH line: always fits a worker's buffers, which are
      * never below 1024 bytes. */
     char *start = outq_reserve(q);
