@@ -259,10 +259,12 @@ def main():
     failed = {t.id() if not hasattr(t, "test_case") else t.test_case.id()
                for t, _ in res.failures + res.errors}
     skipped = len(res.skipped)
+    # A module or class that skips as a whole counts as one test run.
+    run = max(res.testsRun, len(failed) + skipped)
     print("%d passed, %d failed, %d skipped" % (
-        res.testsRun - len(failed) - skipped, len(failed), skipped))
+        run - len(failed) - skipped, len(failed), skipped))
     if res.failures or res.errors:
         sys.exit(1)
-    if res.testsRun and len(res.skipped) == res.testsRun:
+    if skipped and skipped >= res.testsRun:
         sys.exit(SKIP)
     sys.exit(0)
