@@ -196,7 +196,7 @@ class PipeTest(ResponderTest):
         return {int(p) for p in re.findall(r"\(pid (\d+)\) started",
                                            r.log_text())}
 
-    def eventually(self, fn, timeout=5.0, what=""):
+    def eventually(self, fn, timeout=5.0):
         end = time.monotonic() + timeout
         while True:
             try:
