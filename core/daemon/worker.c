@@ -66,7 +66,6 @@ struct worker {
 
     struct tged_message msg;
     struct tged_field filters[TGED_MAX_REQUEST_HEADERS];
-    struct auth_reply auth; /* signing the answers to a signed request */
 
     /* The request being answered: where it came from. */
     int cur_family, cur_ifindex;
@@ -87,6 +86,8 @@ struct worker {
         uint8_t exempt;
         uint8_t addr[16];
     } last;
+
+    struct auth_reply auth; /* signing the answers to a signed request */
 };
 
 /* The source address for the answer to request i: the address the
@@ -198,19 +199,25 @@ static const char *addr_text(const struct sockaddr *sa)
 
 static struct log_limit auth_limit = LOG_LIMIT_INIT(10, 6000);
 
-/* A request that carries AUTH, or that a route requires to: 0 to stay
- * silent, 1 to answer unsigned, 2 to answer signed with w->auth. Kept out
- * of handle() so that unsigned requests pay for none of it. */
+/* A request to a responder with keys: 0 to stay silent, 1 to answer
+ * unsigned, 2 to answer signed with w->auth. Out of handle(), so that a
+ * responder without keys pays one test per request for authentication;
+ * without keys AUTH is a reserved header like any other, ignored, and no
+ * route may require it (a configuration error). */
 __attribute__((noinline)) static int authorize(struct worker *w,
                                                const struct snapshot *s,
                                                const char *buf, size_t len,
-                                               int has_auth)
+                                               const struct route *rt)
 {
     const struct keyring *k = s->set.keys;
+    const struct tged_message *m = &w->msg;
     const char *why;
-    /* Without keys AUTH is a reserved header like any other, ignored; a
-     * route cannot require auth then (a configuration error). */
-    if (!k)
+    int has_auth = 0;
+    /* AUTH is the only reserved name of four letters. */
+    for (size_t i = 0; i < m->nheaders && !has_auth; i++)
+        has_auth = m->headers[i].name.len == 4 &&
+                   tged_name_reserved(m->headers[i].name.ptr, 4);
+    if (!has_auth && !(rt && rt->auth_required))
         return 1;
     if (has_auth) {
         if (auth_check_request(k, buf, len, &w->msg, &w->auth, &why) == AUTH_OK)
@@ -224,6 +231,58 @@ __attribute__((noinline)) static int authorize(struct worker *w,
                 (int)w->msg.rq.len, w->msg.rq.ptr,
                 addr_text((const struct sockaddr *)&w->rsrc[w->q.req]), why);
     return 0;
+}
+
+/* Ask the route and send the REPLYs or the INVALID, signed when signer is
+ * not NULL. Inlined twice: with a NULL constant, the unsigned path is as
+ * it was before authentication existed. */
+static inline __attribute__((always_inline)) void
+answer(struct worker *w, const struct snapshot *s, const struct route *rt,
+       const struct tged_query *q, const struct auth_reply *signer)
+{
+    const struct settings *set = &s->set;
+    const struct tged_message *m = &w->msg;
+    int reason = TGED_REASON_UNKNOWN_TYPE;
+    if (rt) {
+        struct tged_sink sink;
+        sink_init(&sink, &w->q, m->id.ptr, m->id.len, set->max_replies,
+                  set->max_reply_size);
+        if (signer)
+            sink.auth = signer;
+        reason = route_lookup(rt, q, &sink);
+        if (reason < 0) {
+            w->st.replies += sink.count;
+            w->st.answered++;
+            return;
+        }
+    }
+    if (reason == TGED_REASON_UNKNOWN_TYPE && !set->answer_unknown) {
+        w->st.unknown_quiet++;
+        return;
+    }
+    w->st.invalid[reason]++;
+    if (signer)
+        sink_invalid_auth(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len,
+                          reason, signer);
+    else
+        sink_invalid(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len, reason);
+}
+
+/* The rest of handle() on a responder with keys. The datagram is found
+ * again from the request's index and its parse (a well-formed request
+ * ends where its body does), so that handle() need not keep buf and len
+ * alive for it: unsigned requests to a responder without keys then cost
+ * one test more than before authentication, nothing else. */
+__attribute__((noinline)) static void handle_keyed(struct worker *w,
+                                                   const struct snapshot *s,
+                                                   const struct route *rt,
+                                                   const struct tged_query *q)
+{
+    const char *buf = w->rbuf[w->q.req];
+    size_t len = (size_t)(w->msg.body.ptr + w->msg.body.len - buf);
+    int how = authorize(w, s, buf, len, rt);
+    if (how)
+        answer(w, s, rt, q, how == 2 ? &w->auth : NULL);
 }
 
 static void handle(struct worker *w, const struct snapshot *s, const char *buf,
@@ -260,21 +319,16 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
     struct tged_query q = {.type = m->rq.ptr, .type_len = m->rq.len};
     q.type_hash = tged_hash_ci(q.type, q.type_len);
     size_t nf = 0;
-    int has_auth = 0;
     for (size_t i = 0; i < m->nheaders; i++) {
         const struct tged_header *h = &m->headers[i];
-        if (tged_name_reserved(h->name.ptr, h->name.len)) {
-            /* AUTH is the only reserved name of four letters. */
-            has_auth |= h->name.len == 4;
+        if (tged_name_reserved(h->name.ptr, h->name.len))
             continue;
-        }
         w->filters[nf++] = (struct tged_field){h->name.ptr, h->name.len,
                                                h->value.ptr, h->value.len};
     }
     q.filters = w->filters;
     q.nfilters = nf;
 
-    const struct settings *set = &s->set;
     const struct route *rt =
         router_find(&s->router, q.type, q.type_len, q.type_hash);
     if (rt && rt->has_acl &&
@@ -283,34 +337,11 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
         w->st.refused_route++;
         return;
     }
-    const struct auth_reply *signer = NULL;
-    if (__builtin_expect(has_auth || (rt && rt->auth_required), 0)) {
-        int how = authorize(w, s, buf, len, has_auth);
-        if (!how)
-            return;
-        if (how == 2)
-            signer = &w->auth;
-    }
-    int reason = TGED_REASON_UNKNOWN_TYPE;
-    if (rt) {
-        struct tged_sink sink;
-        sink_init(&sink, &w->q, m->id.ptr, m->id.len, set->max_replies,
-                  set->max_reply_size);
-        sink.auth = signer;
-        reason = route_lookup(rt, &q, &sink);
-        if (reason < 0) {
-            w->st.replies += sink.count;
-            w->st.answered++;
-            return;
-        }
-    }
-    if (reason == TGED_REASON_UNKNOWN_TYPE && !set->answer_unknown) {
-        w->st.unknown_quiet++;
+    if (__builtin_expect(s->set.keys != NULL, 0)) {
+        handle_keyed(w, s, rt, &q);
         return;
     }
-    w->st.invalid[reason]++;
-    sink_invalid_auth(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len, reason,
-                      signer);
+    answer(w, s, rt, &q, NULL);
 }
 
 /* Answer up to BATCH datagrams waiting on fd; how many were read. */
