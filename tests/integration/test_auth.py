@@ -330,6 +330,17 @@ class Client(AuthTest):
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stdout, "")
 
+    def test_tged_k_all_counts_each_record_once(self):
+        # Every copy of the request has its own nonce, so the answers to
+        # the copies differ in their AUTH lines: still one per record.
+        r = self.keyed(backends=static_backend(
+            "site", SQL + ", " + rec("SQL", HOST="backup", PORT=3307)))
+        p = r.tged("-k", self.client_keys(r), "-a", "-t", "1.2", "--json",
+                   "SQL")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([a["HOST"] for a in json.loads(p.stdout)],
+                         ["test", "backup"])
+
     def test_key_file_errors(self):
         cases = {
             "missing": ([self.r.path("nope.keys")], "cannot read the key file"),
