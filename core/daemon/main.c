@@ -166,6 +166,9 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    /* A backend writing to a pipe or socket whose reader is gone (in its
+     * init() too, and under -t) gets EPIPE, not a dead tgedd. */
+    signal(SIGPIPE, SIG_IGN);
 
     char path[PATH_MAX];
     if (!realpath(config, path)) {
