@@ -29,6 +29,7 @@
 
 #include "ctl.h"
 #include "iftable.h"
+#include "keys.h"
 #include "log.h"
 #include "privdrop.h"
 #include "qsbr.h"
@@ -147,6 +148,16 @@ static void format_stats(struct control *c, char *out, size_t cap)
         (unsigned long long)st.off_link, (unsigned long long)st.refused_route,
         (unsigned long long)st.rate_limited,
         (unsigned long long)st.bytes_limited);
+    put(out, cap, &at, "auth.verified %llu\n",
+        (unsigned long long)__atomic_load_n(&auth_stats.verified,
+                                            __ATOMIC_RELAXED));
+    for (int r = AUTH_BAD; r < AUTH_NREFUSALS; r++)
+        put(out, cap, &at, "auth.refused.%s %llu\n", auth_refusal_name(r),
+            (unsigned long long)__atomic_load_n(&auth_stats.refused[r],
+                                                __ATOMIC_RELAXED));
+    put(out, cap, &at, "auth.skipped %llu\n",
+        (unsigned long long)__atomic_load_n(&auth_stats.skipped,
+                                            __ATOMIC_RELAXED));
     for (size_t i = 0; i < c->cur->nbackends; i++) {
         const struct tged_instance *b = c->cur->backends[i];
         const struct backend_stats *s = &b->stats;

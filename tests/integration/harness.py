@@ -6,6 +6,7 @@ real UDP sockets to 127.0.0.1 and ::1 only.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -170,6 +171,12 @@ class Responder:
             if VALGRIND and code not in (0, None):
                 raise AssertionError("tgedd under valgrind exited %s:\n%s"
                                      % (code, self.log_text()))
+            # In a sanitizer build, a report fails the test that started
+            # this tgedd, whatever it asserted.
+            if re.search(r"ERROR: (AddressSanitizer|LeakSanitizer)|"
+                         r"runtime error:", self.log_text()):
+                raise AssertionError("tgedd reported a sanitizer error:\n%s"
+                                     % self.log_text())
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
