@@ -13,9 +13,17 @@ else()
   set(TGED_CONF_DEST ${CMAKE_INSTALL_SYSCONFDIR}/tged)
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/etc/tged.conf ${PROJECT_SOURCE_DIR}/etc/records.conf
+              ${PROJECT_SOURCE_DIR}/etc/services.json ${PROJECT_SOURCE_DIR}/etc/dnsmasq.leases
         DESTINATION ${TGED_CONF_DEST} COMPONENT core)
 install(FILES ${PROJECT_SOURCE_DIR}/etc/conf.d/README
         DESTINATION ${TGED_CONF_DEST}/conf.d COMPONENT core)
+# The SQLite part of the sample goes with the sql_sqlite plugin's package.
+if(TARGET plugin_sql_sqlite)
+  install(FILES ${PROJECT_SOURCE_DIR}/etc/services.sql
+          DESTINATION ${TGED_CONF_DEST} COMPONENT sqlite)
+  install(FILES ${PROJECT_SOURCE_DIR}/etc/conf.d/50-sqlite.conf
+          DESTINATION ${TGED_CONF_DEST}/conf.d COMPONENT sqlite)
+endif()
 
 set(SBINDIR ${CMAKE_INSTALL_FULL_SBINDIR})
 set(SYSCONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR})

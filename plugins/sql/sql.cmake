@@ -9,8 +9,8 @@ set(TGED_SQL_SOURCES
 
 # tged_add_sql_plugin(NAME DRIVER file.c LIBS target...)
 function(tged_add_sql_plugin name)
-  cmake_parse_arguments(P "" "DRIVER" "LIBS" ${ARGN})
+  cmake_parse_arguments(P "" "DRIVER;COMPONENT" "LIBS" ${ARGN})
   tged_add_plugin(${name} SOURCES ${P_DRIVER} ${TGED_SQL_SOURCES}
-                  LIBS ${P_LIBS} Threads::Threads)
+                  LIBS ${P_LIBS} Threads::Threads COMPONENT ${P_COMPONENT})
   target_compile_definitions(plugin_${name} PRIVATE _GNU_SOURCE)
 endfunction()
