@@ -363,8 +363,9 @@ static int control(const char *path, const char *cmd)
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        fprintf(stderr, "tged: %s: %s (is tgedd running, and is this its "
-                        "control socket?)\n",
+        fprintf(stderr,
+                "tged: %s: %s (is tgedd running, and is this its "
+                "control socket?)\n",
                 path, strerror(errno));
         return EXIT_UNAVAILABLE;
     }

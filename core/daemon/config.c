@@ -38,8 +38,8 @@ int conf_read(config_t *cfg, const char *path)
         log_err("%s: cannot read the configuration: %s", path,
                 strerror(errno ? errno : ENOENT));
     else
-        log_err("%s:%d: %s", config_error_file(cfg) ? config_error_file(cfg)
-                                                    : path,
+        log_err("%s:%d: %s",
+                config_error_file(cfg) ? config_error_file(cfg) : path,
                 config_error_line(cfg), config_error_text(cfg));
     return -1;
 }

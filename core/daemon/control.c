@@ -226,8 +226,9 @@ static void answer(const char *cmd, char *out, size_t cap, void *arg)
                                   : "reload failed: see the log; the running "
                                     "configuration keeps serving");
     } else
-        snprintf(out, cap, "error: unknown command '%.40s' (stats, status, "
-                           "reload)\n",
+        snprintf(out, cap,
+                 "error: unknown command '%.40s' (stats, status, "
+                 "reload)\n",
                  cmd);
 }
 
@@ -305,8 +306,8 @@ fail:
 
 int control_run(const struct control_opts *o, struct snapshot *s)
 {
-    struct control c = {.o = o, .cur = s, .sigfd = -1, .epfd = -1,
-                        .ctlfd = -1, .nlfd = -1};
+    struct control c = {
+        .o = o, .cur = s, .sigfd = -1, .epfd = -1, .ctlfd = -1, .nlfd = -1};
     int code = 0;
     __atomic_store_n(&worker_snapshot, s, __ATOMIC_SEQ_CST);
 

@@ -128,8 +128,8 @@ TGED_API const char *tged_get_path(struct tged_instance *ctx, const char *name,
     char dir[PATH_MAX];
     setting_dir(s ? s : ctx->block, dir, sizeof(dir));
     char *p = path_join(dir, v);
-    char **owned = p ? realloc(ctx->owned, (ctx->nowned + 1) * sizeof(char *))
-                     : NULL;
+    char **owned =
+        p ? realloc(ctx->owned, (ctx->nowned + 1) * sizeof(char *)) : NULL;
     if (!owned) {
         free(p);
         tged_log(ctx, LOG_ERR, "out of memory");

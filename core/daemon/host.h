@@ -24,7 +24,7 @@ struct watch_file; /* see watch.h */
 struct backend_stats {
     uint64_t lookups, found, no_match, not_mine, failed;
     uint64_t reloads, reload_errors, publishes;
-    uint64_t timed, timed_ns; /* one lookup in 64 is timed */
+    uint64_t timed, timed_ns;               /* one lookup in 64 is timed */
     uint64_t last_reload_ms, last_error_ms; /* monotonic, 0 = never */
 };
 

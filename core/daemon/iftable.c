@@ -34,7 +34,7 @@ struct iftable {
 };
 
 static struct iftable *current; /* atomic */
-static unsigned generation;      /* atomic */
+static unsigned generation;     /* atomic */
 static int nlfd = -1;
 
 static unsigned mask_len(const struct sockaddr *mask, int family)

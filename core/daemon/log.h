@@ -1,4 +1,5 @@
-/* core/daemon/log.h - tgedd's log: stderr in the foreground, syslog otherwise. */
+/* core/daemon/log.h - tgedd's log: stderr in the foreground, syslog otherwise.
+ */
 #ifndef TGEDD_LOG_H
 #define TGEDD_LOG_H
 
@@ -35,7 +36,10 @@ struct log_limit {
     unsigned suppressed;
     int init;
 };
-#define LOG_LIMIT_INIT(b, ms) {.burst = (b), .interval_ms = (ms)}
+#define LOG_LIMIT_INIT(b, ms)                                                  \
+    {                                                                          \
+        .burst = (b), .interval_ms = (ms)                                      \
+    }
 
 /* Log unless over the limit; thread-safe. */
 void log_limited(struct log_limit *lim, int prio, const char *fmt, ...)

@@ -135,8 +135,7 @@ int main(int argc, char **argv)
         case 'P':
             return loader_check_file(optarg) == 0 ? 0 : EXIT_CONFIG;
         case 'V':
-            printf("tgedd %s (plugin ABI %d)\n", TGED_VERSION,
-                   TGED_PLUGIN_ABI);
+            printf("tgedd %s (plugin ABI %d)\n", TGED_VERSION, TGED_PLUGIN_ABI);
             return 0;
         case 'h':
             usage(stdout);
@@ -147,8 +146,9 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "tgedd: unexpected argument '%s'\nTry 'tgedd -h' "
-                        "for help.\n",
+        fprintf(stderr,
+                "tgedd: unexpected argument '%s'\nTry 'tgedd -h' "
+                "for help.\n",
                 argv[optind]);
         return EXIT_USAGE;
     }
@@ -205,8 +205,8 @@ int main(int argc, char **argv)
         qsbr_reclaim(1);
         return EXIT_CONFIG;
     }
-    struct control_opts o = {.config_path = path, .ready_fd = ready_fd,
-                             .debug = debug};
+    struct control_opts o = {
+        .config_path = path, .ready_fd = ready_fd, .debug = debug};
     int code = control_run(&o, s);
     log_close();
     return code;

@@ -91,7 +91,7 @@ int privdrop_apply(const struct settings *set)
     }
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    log_info("running as user %s (uid %u, gid %u)", set->user,
-             (unsigned)uid, (unsigned)gid);
+    log_info("running as user %s (uid %u, gid %u)", set->user, (unsigned)uid,
+             (unsigned)gid);
     return 0;
 }

@@ -49,8 +49,8 @@ int rl_conf_read(struct rl_conf *c, const config_setting_t *g)
         conf_err(g, "responder.rate_limit.burst must be at least 1");
         bad = 1;
     }
-    const config_setting_t *ex = g ? config_setting_get_member(g, "exempt")
-                                   : NULL;
+    const config_setting_t *ex =
+        g ? config_setting_get_member(g, "exempt") : NULL;
     size_t n = ex ? (size_t)config_setting_length(ex) : 2;
     c->exempt = calloc(n ? n : 1, sizeof(*c->exempt));
     if (!c->exempt)
@@ -60,8 +60,9 @@ int rl_conf_read(struct rl_conf *c, const config_setting_t *g)
             ex ? config_setting_get_elem(ex, (unsigned)i) : NULL;
         const char *t = e ? config_setting_get_string(e) : default_exempt[i];
         if (!t || prefix_parse(t, &c->exempt[c->nexempt]) != 0) {
-            conf_err(e, "responder.rate_limit.exempt: '%s' is not an address "
-                        "or prefix",
+            conf_err(e,
+                     "responder.rate_limit.exempt: '%s' is not an address "
+                     "or prefix",
                      t ? t : "(not a string)");
             bad = 1;
             continue;
@@ -128,7 +129,7 @@ int rl_request(struct rl_state *st, const struct rl_conf *c, int family,
             e = &st->tab[k];
     if (!e) {
         e = st->tab[i].last_ns <= st->tab[i + 1].last_ns ? &st->tab[i]
-                                                          : &st->tab[i + 1];
+                                                         : &st->tab[i + 1];
         memset(e->addr, 0, sizeof(e->addr));
         memcpy(e->addr, addr, alen);
         e->family = (uint8_t)family;

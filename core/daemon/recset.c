@@ -154,8 +154,7 @@ static int fail(struct tged_recset_builder *b, int rc, const char *fmt, ...)
     return rc;
 }
 
-static int text_append(struct tged_recset_builder *b, const char *s,
-                       size_t len)
+static int text_append(struct tged_recset_builder *b, const char *s, size_t len)
 {
     if (grow((void **)&b->text, &b->text_cap, b->text_len + len, 1))
         return -ENOMEM;
@@ -216,8 +215,7 @@ static long builder_type(struct tged_recset_builder *b, const char *type,
 /* A name from a file, fit for a log line: control bytes and non-ASCII
  * written as \xNN, cut at 80 bytes. A type such as "A\nfake log line"
  * must not forge log lines. */
-static const char *printable(const char *s, size_t len, char *buf,
-                             size_t cap)
+static const char *printable(const char *s, size_t len, char *buf, size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; i < len && i < 80 && o + 5 < cap; i++) {
@@ -572,7 +570,8 @@ TGED_API int tged_recset_lookup(const struct tged_recset *rs,
     struct tged_query first = {.filters = f0, .nfilters = 1};
     uint64_t h = key_hash((uint32_t)ti, tged_hash_ci(f0->name, f0->name_len),
                           tged_hash_ci(f0->value, f0->value_len));
-    for (uint32_t s = slot_of(h, rs->kcap);; s = s + 1 == rs->kcap ? 0 : s + 1) {
+    for (uint32_t s = slot_of(h, rs->kcap);;
+         s = s + 1 == rs->kcap ? 0 : s + 1) {
         const struct rs_slot *sl = &rs->kslots[s];
         if (sl->val == UINT32_MAX)
             return TGED_NO_MATCH;

@@ -33,8 +33,7 @@ static int route_fill(struct route *rt, const config_setting_t *rs,
         const config_setting_t *e = config_setting_get_elem(list, i);
         const char *name = config_setting_get_string(e);
         if (!name) {
-            conf_err(e, "route %s: backends must be names (strings)",
-                     rt->type);
+            conf_err(e, "route %s: backends must be names (strings)", rt->type);
             bad = 1;
             continue;
         }
@@ -49,8 +48,8 @@ static int route_fill(struct route *rt, const config_setting_t *rs,
         }
         for (size_t k = 0; k < rt->nbackends; k++)
             if (rt->backends[k] == backends[j]) {
-                conf_err(e, "route %s: backend '%s' is listed twice",
-                         rt->type, name);
+                conf_err(e, "route %s: backend '%s' is listed twice", rt->type,
+                         name);
                 bad = 1;
             }
         rt->backends[rt->nbackends++] = backends[j];
@@ -100,14 +99,13 @@ int router_build(struct router *r, const config_setting_t *const *routes,
     if (!have_routes) {
         r->implicit.type = strdup("*");
         r->implicit.type_len = 1;
-        r->implicit.backends = calloc(nbackends ? nbackends : 1,
-                                      sizeof(*r->implicit.backends));
+        r->implicit.backends =
+            calloc(nbackends ? nbackends : 1, sizeof(*r->implicit.backends));
         if (!r->implicit.type || !r->implicit.backends) {
             log_err("out of memory");
             return -1;
         }
-        memcpy(r->implicit.backends, backends,
-               nbackends * sizeof(*backends));
+        memcpy(r->implicit.backends, backends, nbackends * sizeof(*backends));
         r->implicit.nbackends = nbackends;
         r->fallback = &r->implicit;
         return 0;

@@ -97,8 +97,8 @@ signed_too_big(struct tged_sink *s, const char *type, size_t type_len)
 size_t sink_block_limit(size_t max_reply_size)
 {
     /* start line, "RQ: " + 63 + CRLF, "ID: " + 64 + CRLF, final CRLF */
-    size_t fixed = (sizeof(REPLY_START) - 1) + TGED_MAX_TYPE + 2 + 4 +
-                   TGED_MAX_ID + 2 + 2;
+    size_t fixed =
+        (sizeof(REPLY_START) - 1) + TGED_MAX_TYPE + 2 + 4 + TGED_MAX_ID + 2 + 2;
     return max_reply_size > fixed ? max_reply_size - fixed : 0;
 }
 
@@ -187,7 +187,8 @@ TGED_API int tged_sink_add_fields(struct tged_sink *s, const char *type,
     /* Format the block on the stack, checking every field: a live source
      * is as untrusted as the network. */
     char block[TGED_MAX_DATAGRAM];
-    struct tged_writer w = {.buf = block, .cap = sink_block_limit(s->max_reply_size)};
+    struct tged_writer w = {.buf = block,
+                            .cap = sink_block_limit(s->max_reply_size)};
     if (!tged_type_valid(type, type_len)) {
         log_limited(&skip_limit, LOG_WARNING,
                     "%s: record skipped: type is not valid",
@@ -253,8 +254,8 @@ static const char *const reason_line[] = {
     [TGED_REASON_UNAVAILABLE] = "REASON: unavailable\r\n",
 };
 
-void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
-                  const char *id, size_t id_len, int reason)
+void sink_invalid(struct outq *q, const char *rq, size_t rq_len, const char *id,
+                  size_t id_len, int reason)
 {
     sink_invalid_auth(q, rq, rq_len, id, id_len, reason, NULL);
 }

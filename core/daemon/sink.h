@@ -48,8 +48,8 @@ struct tged_sink {
     size_t id_len;
     size_t max_replies;
     size_t max_reply_size;
-    size_t count;                /* REPLYs added */
-    struct tged_instance *inst;  /* backend being asked, for its log */
+    size_t count;                  /* REPLYs added */
+    struct tged_instance *inst;    /* backend being asked, for its log */
     const struct auth_reply *auth; /* sign every REPLY; NULL: unsigned */
 };
 
@@ -73,8 +73,8 @@ static inline int sink_full(const struct tged_sink *s)
 size_t sink_block_limit(size_t max_reply_size);
 
 /* Write an INVALID answer for the current request. */
-void sink_invalid(struct outq *q, const char *rq, size_t rq_len,
-                  const char *id, size_t id_len, int reason);
+void sink_invalid(struct outq *q, const char *rq, size_t rq_len, const char *id,
+                  size_t id_len, int reason);
 /* The same, signed as auth says (unsigned when auth is NULL). */
 void sink_invalid_auth(struct outq *q, const char *rq, size_t rq_len,
                        const char *id, size_t id_len, int reason,

@@ -17,12 +17,9 @@
 #include "udp.h"
 
 static const struct key_spec top_keys[] = {
-    {"responder", TGED_SETTING_GROUP, 0},
-    {"plugin_dir", TGED_SETTING_PATH, 0},
-    {"backends", TGED_SETTING_LIST, 0},
-    {"routes", TGED_SETTING_LIST, 0},
-    {"conf_dir", TGED_SETTING_PATH, 0},
-    {0},
+    {"responder", TGED_SETTING_GROUP, 0}, {"plugin_dir", TGED_SETTING_PATH, 0},
+    {"backends", TGED_SETTING_LIST, 0},   {"routes", TGED_SETTING_LIST, 0},
+    {"conf_dir", TGED_SETTING_PATH, 0},   {0},
 };
 
 /* What a file of conf_dir may hold: a package adds backends and routes. */
@@ -229,8 +226,7 @@ static int start_backend(struct snapshot *s, const config_setting_t *b,
     for (size_t i = 0; i < s->nbackends; i++)
         if (!strcmp(s->backends[i]->name, name)) {
             conf_err(config_setting_get_member(b, "name"),
-                     "backend '%s': the name is used by another backend",
-                     name);
+                     "backend '%s': the name is used by another backend", name);
             return -1;
         }
     struct module *m;
@@ -239,8 +235,8 @@ static int start_backend(struct snapshot *s, const config_setting_t *b,
         return -1;
     char what[96], hint[512];
     snprintf(what, sizeof(what), "backend '%s'", name);
-    size_t at = (size_t)snprintf(hint, sizeof(hint), "(module %s takes:",
-                                 m->name);
+    size_t at =
+        (size_t)snprintf(hint, sizeof(hint), "(module %s takes:", m->name);
     const struct tged_setting *ks = m->desc->settings;
     for (const struct tged_setting *k = ks; k && k->name && at < sizeof(hint);
          k++)
@@ -260,8 +256,8 @@ static int start_backend(struct snapshot *s, const config_setting_t *b,
     s->backends[s->nbackends++] = inst;
     int rc = m->desc->init(inst, &inst->state);
     if (rc < 0) {
-        conf_err(b, "backend '%s': module %s: init failed: %s", name,
-                 m->path, strerror(-rc));
+        conf_err(b, "backend '%s': module %s: init failed: %s", name, m->path,
+                 strerror(-rc));
         return -1;
     }
     inst->live = 1;

@@ -30,8 +30,8 @@ struct settings {
 };
 
 struct snapshot {
-    config_t cfg;    /* settings' strings live here */
-    config_t *drop;  /* the files of conf_dir, read in name order */
+    config_t cfg;   /* settings' strings live here */
+    config_t *drop; /* the files of conf_dir, read in name order */
     size_t ndrop;
     char *path;
     struct settings set;

@@ -112,8 +112,7 @@ static void join_group(int fd, unsigned ifindex, const char *what)
             if (errno != EADDRINUSE)
                 log_debug("%s: cannot join %s on %s: %s", what, TGED_MCAST6,
                           i->ifa_name, strerror(errno));
-        }
-        else
+        } else
             log_debug("%s: joined %s on %s", what, TGED_MCAST6, i->ifa_name);
     }
     freeifaddrs(ifa);
@@ -147,8 +146,7 @@ int udp_open(const struct listen_addr *la, int shared, int primary)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
     if (la->family == AF_INET6) {
         if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ||
-            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
-                       sizeof(one)))
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)))
             goto fail;
     } else {
         if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))

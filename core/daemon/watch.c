@@ -78,10 +78,9 @@ static int file_id_eq(const struct file_id *a, const struct file_id *b)
            a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
-static const uint32_t dir_events = IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB |
-                                   IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-                                   IN_MOVED_TO | IN_DELETE_SELF |
-                                   IN_MOVE_SELF | IN_ONLYDIR;
+static const uint32_t dir_events =
+    IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE |
+    IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 static void dir_arm(struct watch_dir *d)
 {

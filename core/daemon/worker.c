@@ -139,9 +139,8 @@ static void flush(struct outq *q, void *arg)
         unsigned r = q->slots[j].req;
         /* The byte budget bounds what tgedd sends to sources that are not
          * exempt, whatever addresses they claim. */
-        if (!w->exempt[r] &&
-            !rl_bytes(&w->rl, &s->set.rl, s->set.workers, q->slots[j].len,
-                      w->batch_ns)) {
+        if (!w->exempt[r] && !rl_bytes(&w->rl, &s->set.rl, s->set.workers,
+                                       q->slots[j].len, w->batch_ns)) {
             w->st.bytes_limited++;
             continue;
         }
@@ -312,8 +311,7 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
             log_limited(&bad_limit, LOG_DEBUG, "malformed request: %s",
                         m->error ? m->error : "?");
         w->st.invalid[reason]++;
-        sink_invalid(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len,
-                     reason);
+        sink_invalid(&w->q, m->rq.ptr, m->rq.len, m->id.ptr, m->id.len, reason);
         return;
     }
     struct tged_query q = {.type = m->rq.ptr, .type_len = m->rq.len};
@@ -389,10 +387,10 @@ static int serve_batch(struct worker *w, int fd)
             w->last.family = w->cur_family;
             w->last.ifindex = w->cur_ifindex;
             memcpy(w->last.addr, w->cur_addr, alen);
-            w->last.verdict = acl_check(&s->set.acl, w->cur_family,
-                                        w->cur_addr, w->cur_ifindex);
-            w->last.exempt = (uint8_t)rl_exempt(&s->set.rl, w->cur_family,
-                                                w->cur_addr);
+            w->last.verdict = acl_check(&s->set.acl, w->cur_family, w->cur_addr,
+                                        w->cur_ifindex);
+            w->last.exempt =
+                (uint8_t)rl_exempt(&s->set.rl, w->cur_family, w->cur_addr);
         }
         int verdict = w->last.verdict;
         if (verdict != ACL_PASS) {

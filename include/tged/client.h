@@ -107,8 +107,8 @@ TGED_API int tged_discover(const char *type, const struct tged_kv *filters,
 /** One call for the common case: the first REPLY (or the INVALID) into
  *  *out. Same results as tged_discover(). struct tged_answer is about
  *  37 KiB: on a small thread stack, allocate it. */
-TGED_API int tged_discover_one(const char *type,
-                               const struct tged_kv *filters, size_t nfilters,
+TGED_API int tged_discover_one(const char *type, const struct tged_kv *filters,
+                               size_t nfilters,
                                const struct tged_client_options *opts,
                                struct tged_answer *out);
 

@@ -56,10 +56,10 @@ struct tged_cfg;
 
 /** What a lookup found. tgedd turns these into REPLY or INVALID. */
 enum tged_lookup_status {
-    TGED_FOUND = 0,     /**< at least one record was added to the sink */
-    TGED_NOT_MINE = 1,  /**< this backend does not know the type */
-    TGED_NO_MATCH = 2,  /**< type known, no record matches the filters */
-    TGED_FAILED = 3,    /**< could not tell (source down, ...) */
+    TGED_FOUND = 0,    /**< at least one record was added to the sink */
+    TGED_NOT_MINE = 1, /**< this backend does not know the type */
+    TGED_NO_MATCH = 2, /**< type known, no record matches the filters */
+    TGED_FAILED = 3,   /**< could not tell (source down, ...) */
 };
 
 /** A field of a record, or a filter of a request. Not NUL-terminated. */
@@ -141,8 +141,8 @@ TGED_API int tged_recset_add_type(struct tged_recset_builder *b,
 
 /** Why the last tged_recset_add() failed, naming the field; static until
  *  the next call on this builder. */
-TGED_API const char *tged_recset_builder_error(
-    const struct tged_recset_builder *b);
+TGED_API const char *
+tged_recset_builder_error(const struct tged_recset_builder *b);
 
 /** Index the records and free the builder (always, even on failure).
  *  NULL when out of memory. */
@@ -168,7 +168,7 @@ TGED_API void tged_recset_free(struct tged_recset *rs);
 /** Types of a declared setting. */
 enum tged_setting_type {
     TGED_SETTING_STRING = 1,
-    TGED_SETTING_INT,   /**< a libconfig integer (32 or 64 bit) */
+    TGED_SETTING_INT, /**< a libconfig integer (32 or 64 bit) */
     TGED_SETTING_BOOL,
     TGED_SETTING_PATH,  /**< a string; relative to the naming file's folder */
     TGED_SETTING_LIST,  /**< a list ( ... ) or array [ ... ] */
@@ -184,7 +184,7 @@ enum {
 /** One key a plugin takes; an array of these ends with a zeroed entry. */
 struct tged_setting {
     const char *name;
-    int type;    /**< enum tged_setting_type */
+    int type; /**< enum tged_setting_type */
     unsigned flags;
     const char *help; /**< one line, shown by tgedd --check-plugin */
 };
@@ -298,8 +298,8 @@ TGED_API void tged_reload_after(struct tged_instance *ctx, unsigned delay_ms);
 /* The descriptor                                                      */
 
 struct tged_plugin {
-    uint32_t abi;  /**< TGED_PLUGIN_ABI at build time */
-    uint32_t size; /**< sizeof(struct tged_plugin) at build time */
+    uint32_t abi;        /**< TGED_PLUGIN_ABI at build time */
+    uint32_t size;       /**< sizeof(struct tged_plugin) at build time */
     const char *name;    /**< must equal the file name without ".so" */
     const char *version; /**< the plugin's own version, for logs */
     const char *description;

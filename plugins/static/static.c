@@ -82,8 +82,10 @@ static int add_record(struct tged_instance *ctx, struct tged_recset_builder *b,
     }
     size_t n = tged_cfg_count(fields);
     if (n > TGED_MSG_HEADERS - 2) {
-        tged_log(ctx, LOG_ERR, "%s:%u: records: record %zu (%s): more than %d "
-                 "fields", file, line, index + 1, type, TGED_MSG_HEADERS - 2);
+        tged_log(ctx, LOG_ERR,
+                 "%s:%u: records: record %zu (%s): more than %d "
+                 "fields",
+                 file, line, index + 1, type, TGED_MSG_HEADERS - 2);
         return -E2BIG;
     }
     struct tged_field f[TGED_MSG_HEADERS];
@@ -113,8 +115,10 @@ static int add_list(struct tged_instance *ctx, struct tged_recset_builder *b,
                     const struct tged_cfg *list)
 {
     if (tged_cfg_kind(list) != TGED_CFG_LIST) {
-        tged_log(ctx, LOG_ERR, "%s:%u: 'records' must be a list ( { ... }, "
-                 "... )", tged_cfg_file(list), tged_cfg_line(list));
+        tged_log(ctx, LOG_ERR,
+                 "%s:%u: 'records' must be a list ( { ... }, "
+                 "... )",
+                 tged_cfg_file(list), tged_cfg_line(list));
         return -EINVAL;
     }
     for (size_t i = 0; i < tged_cfg_count(list); i++) {
@@ -135,7 +139,8 @@ static struct tged_recset *load(struct state *st)
         goto fail;
     if (st->file) {
         char err[512];
-        struct tged_cfg_file *f = tged_cfg_read_file(st->file, err, sizeof(err));
+        struct tged_cfg_file *f =
+            tged_cfg_read_file(st->file, err, sizeof(err));
         if (!f) {
             tged_log(st->ctx, LOG_ERR, "%s", err);
             goto fail;
@@ -238,6 +243,5 @@ static const struct tged_setting settings[] = {
 TGED_PLUGIN(.name = "static", .version = "1.0",
             .description = "records written in libconfig syntax, inline or "
                            "in a watched file",
-            .settings = settings, .init = static_init,
-            .lookup = static_lookup, .reload = static_reload,
-            .close = static_close);
+            .settings = settings, .init = static_init, .lookup = static_lookup,
+            .reload = static_reload, .close = static_close);

@@ -38,8 +38,10 @@ static int scripted_init(struct tged_instance *ctx, void **out)
     else if (!strcmp(status, "failed"))
         st->status = TGED_FAILED;
     else {
-        tged_log(ctx, LOG_ERR, "status '%s' is not found, no-match, "
-                 "not-mine or failed", status);
+        tged_log(ctx, LOG_ERR,
+                 "status '%s' is not found, no-match, "
+                 "not-mine or failed",
+                 status);
         free(st);
         return -EINVAL;
     }
@@ -51,9 +53,8 @@ static int scripted_init(struct tged_instance *ctx, void **out)
         const char *v = tged_cfg_string(e);
         if (!v)
             v = "";
-        st->fields[i] = (struct tged_field){tged_cfg_name(e),
-                                            strlen(tged_cfg_name(e)), v,
-                                            strlen(v)};
+        st->fields[i] = (struct tged_field){
+            tged_cfg_name(e), strlen(tged_cfg_name(e)), v, strlen(v)};
         st->nfields++;
     }
     *out = st;

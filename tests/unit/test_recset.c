@@ -38,7 +38,10 @@ static void teardown(void)
     outq_free(&q);
 }
 
-#define F(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+#define F(n, v)                                                                \
+    {                                                                          \
+        n, sizeof(n) - 1, v, sizeof(v) - 1                                     \
+    }
 
 static int add(struct tged_recset_builder *b, const char *type,
                const struct tged_field *f, size_t n)
@@ -59,8 +62,8 @@ static int ask(const struct tged_recset *rs, const char *type, size_t max,
         f[i] = (struct tged_field){names[i], strlen(names[i]), eq + 1,
                                    strlen(eq + 1)};
     }
-    struct tged_query qq = {.type = type, .type_len = strlen(type),
-                            .filters = f, .nfilters = nf};
+    struct tged_query qq = {
+        .type = type, .type_len = strlen(type), .filters = f, .nfilters = nf};
     qq.type_hash = tged_hash_ci(type, qq.type_len);
     struct tged_sink s;
     sink_init(&s, &q, id, id ? strlen(id) : 0, max, 1024);
@@ -295,7 +298,8 @@ START_TEST(sink_fields_and_match)
     ck_assert_int_eq(tged_sink_add_fields(&s, "X Y", 3, ok, 2), -EINVAL);
     collect(&q, NULL);
     ck_assert_uint_eq(ngot, 1);
-    ck_assert_str_eq(got[0], "TGED REPLY 1.0\r\nRQ: X\r\nHOST: h\r\nN: 1\r\n\r\n");
+    ck_assert_str_eq(got[0],
+                     "TGED REPLY 1.0\r\nRQ: X\r\nHOST: h\r\nN: 1\r\n\r\n");
     const struct tged_field f1[] = {F("host", "H")};
     struct tged_query qq = {.filters = f1, .nfilters = 1};
     ck_assert_int_eq(tged_query_match(&qq, ok, 2), 1);
@@ -315,8 +319,8 @@ START_TEST(invalid_answers)
     ck_assert_uint_eq(ngot, 2);
     ck_assert_str_eq(got[0], "TGED INVALID 1.0\r\nRP: INVALID\r\nRQ: SQL\r\n"
                              "ID: 7\r\nREASON: no-match\r\n\r\n");
-    ck_assert_str_eq(got[1],
-                     "TGED INVALID 1.0\r\nRP: INVALID\r\nREASON: version\r\n\r\n");
+    ck_assert_str_eq(
+        got[1], "TGED INVALID 1.0\r\nRP: INVALID\r\nREASON: version\r\n\r\n");
 }
 END_TEST
 
