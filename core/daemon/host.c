@@ -51,8 +51,25 @@ void instance_free(struct tged_instance *inst)
     free(inst);
 }
 
+void instance_reload_settle(struct tged_instance *inst, unsigned settle_ms,
+                            unsigned max_ms)
+{
+    uint64_t now = now_ms();
+    if (!inst->settle_start_ms)
+        inst->settle_start_ms = now;
+    uint64_t due = now + settle_ms;
+    if (due > inst->settle_start_ms + max_ms)
+        due = inst->settle_start_ms + max_ms > now
+                  ? inst->settle_start_ms + max_ms
+                  : now;
+    __atomic_store_n(&inst->reload_due_ms, due ? due : 1, __ATOMIC_RELEASE);
+    if (wakeup)
+        wakeup();
+}
+
 void instance_reload(struct tged_instance *inst)
 {
+    inst->settle_start_ms = 0;
     if (!inst->live || !inst->mod->desc->reload)
         return;
     __atomic_add_fetch(&inst->stats.reloads, 1, __ATOMIC_RELAXED);

@@ -41,6 +41,7 @@ struct tged_instance {
     struct watch_file *watches; /* files passed to tged_watch() */
     int watching;               /* tged_watch() registers (0 for -t) */
     uint64_t reload_due_ms;     /* atomic; 0 = no reload pending */
+    uint64_t settle_start_ms;   /* control thread: first unread change */
     struct backend_stats stats;
 };
 
@@ -50,6 +51,12 @@ struct tged_instance *instance_new(const char *name, struct module *mod,
                                    size_t max_reply_size);
 /* Call close() if owed and free the instance. */
 void instance_free(struct tged_instance *inst);
+
+/* A watched file changed: reload once it has been quiet for settle_ms
+ * (each change pushes the reload back), but no later than max_ms after the
+ * first change not yet read. Control thread only. */
+void instance_reload_settle(struct tged_instance *inst, unsigned settle_ms,
+                            unsigned max_ms);
 
 /* Call the plugin's reload(); logs and counts. */
 void instance_reload(struct tged_instance *inst);

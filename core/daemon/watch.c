@@ -13,8 +13,13 @@
 #include "host.h"
 #include "log.h"
 
-/* Writes are coalesced for this long before a reload. */
+/* A file is read once it has been quiet this long after it was closed,
+ * renamed or removed; after a bare write (the writer may still be at it),
+ * after WRITING_MS of quiet; and at the latest MAX_SETTLE_MS after the
+ * first change, so that a file written without pause is still read. */
 #define SETTLE_MS 20
+#define WRITING_MS 300
+#define MAX_SETTLE_MS 1000
 #define RETRY_MS 100
 
 struct file_id {
@@ -166,7 +171,7 @@ void watch_forget(struct tged_instance *inst)
     }
 }
 
-static void dir_check(struct watch_dir *d)
+static void dir_check(struct watch_dir *d, unsigned settle_ms)
 {
     for (struct watch_file *f = d->files; f; f = f->next_in_dir) {
         struct file_id id;
@@ -175,7 +180,7 @@ static void dir_check(struct watch_dir *d)
             continue;
         f->id = id;
         log_debug("%s: changed, reloading %s", f->path, f->inst->name);
-        tged_reload_after(f->inst, SETTLE_MS);
+        instance_reload_settle(f->inst, settle_ms, MAX_SETTLE_MS);
     }
 }
 
@@ -201,7 +206,10 @@ void watch_handle(void)
                     if (!retry_at)
                         retry_at = now_ms() + RETRY_MS;
                 }
-                dir_check(d);
+                /* Only a write, no close yet: the writer may go on. */
+                int writing = (ev->mask & IN_MODIFY) &&
+                              !(ev->mask & ~(IN_MODIFY | IN_ISDIR));
+                dir_check(d, writing ? WRITING_MS : SETTLE_MS);
             }
         }
     }
@@ -217,7 +225,7 @@ uint64_t watch_tick(uint64_t now)
             continue;
         dir_arm(d);
         if (d->wd >= 0)
-            dir_check(d);
+            dir_check(d, SETTLE_MS);
     }
     return retry_at;
 }

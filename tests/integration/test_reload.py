@@ -175,6 +175,39 @@ class WatchedFile(ResponderTest):
             f.write(record_file("8"))
         self.served("8")
 
+    def test_slow_writer_is_read_once_done(self):
+        # A tool that writes in place, in pieces: the file is valid after
+        # the first piece too, but holds only half the records. It is read
+        # when the writer closes it, not before.
+        stop = threading.Event()
+        seen = set()
+
+        def watch():
+            while not stop.is_set():
+                got = self.r.ask(ASK, wait=0.05, first_wait=0.5)
+                seen.add(tuple(sorted(d.split(b"V: ")[1].split(b"\r\n")[0]
+                                      for d in got)))
+
+        t = threading.Thread(target=watch)
+        t.start()
+        try:
+            with open(self.path, "w") as f:
+                f.write('records = ( { type = "A"; fields = { V = "n1"; }; } );'
+                        '\n')
+                f.flush()
+                time.sleep(0.15)
+                f.seek(0)
+                f.write('records = ( { type = "A"; fields = { V = "n1"; }; },'
+                        ' { type = "A"; fields = { V = "n2"; }; } );\n')
+            deadline = time.monotonic() + 5 * SLOW
+            while (b"n1", b"n2") not in seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            t.join()
+        self.assertNotIn((b"n1",), seen, seen)
+        self.assertIn((b"n1", b"n2"), seen)
+
     def test_reader_sees_old_or_new_never_a_mix(self):
         # Rewrite a file of many records by rename while asking: every
         # answer is all-old or all-new.
