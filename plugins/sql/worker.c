@@ -567,6 +567,16 @@ static void *worker_main(void *arg)
             w->conn = fresh;
             sql_cache_clear(&b->cache);
             came_up(w);
+            /* The new data's types too, before saying it serves: a type
+             * it adds must not answer unknown-type after "reloaded". */
+            if (b->has_types) {
+                int rc = load_types(b, &w->env, w->conn);
+                w->types_due_ms = sql_now_ms() + b->types_period_ms;
+                if (rc == SQL_E_QUERY || rc == SQL_E_DATA)
+                    log_query_error(b, &w->env, "types_query");
+            }
+            tged_log(b->ctx, LOG_INFO, "%s: reloaded",
+                     b->drv->watch(b->drvcfg));
             continue;
         }
         int64_t now = sql_now_ms();
