@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -21,6 +22,52 @@ void conf_err(const config_setting_t *s, const char *fmt, ...)
             s ? config_setting_source_line(s) : 0, msg);
 }
 
+/* libconfig 1.5's scanner calls exit() when a file it includes cannot be
+ * read as one (a folder: `@include ""` names the include folder itself).
+ * So every @include line, and theirs in turn, must name a regular file
+ * before libconfig sees the text. 0, or -1 with err filled. */
+int conf_check_includes(const char *path, const char *incdir, int depth,
+                        char *err, size_t errlen)
+{
+    if (depth > 10) {
+        snprintf(err, errlen, "%s: @include nested too deep", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0; /* libconfig says why, without exiting */
+    char line[4096];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (!rc && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "@include", 8) != 0)
+            continue;
+        char *q = strchr(p + 8, '"');
+        char *end = q ? strchr(q + 1, '"') : NULL;
+        if (!q || !end)
+            continue; /* not an include libconfig would follow */
+        *end = '\0';
+        char inc[PATH_MAX];
+        /* libconfig 1.5 puts the include folder before every name. */
+        snprintf(inc, sizeof(inc), "%s%s%s", incdir ? incdir : "",
+                 incdir ? "/" : "", q + 1);
+        struct stat st;
+        if (stat(inc, &st) == 0 && !S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "%s:%u: @include \"%.200s\": not a file",
+                     path, lineno, q + 1);
+            rc = -1;
+        } else if (stat(inc, &st) == 0) {
+            rc = conf_check_includes(inc, incdir, depth + 1, err, errlen);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 int conf_read(config_t *cfg, const char *path)
 {
     char dir[PATH_MAX];
@@ -30,6 +77,12 @@ int conf_read(config_t *cfg, const char *path)
         *slash = '\0';
         /* @include paths are relative to the including file's folder. */
         config_set_include_dir(cfg, dir[0] ? dir : "/");
+    }
+    char err[512];
+    if (conf_check_includes(path, config_get_include_dir(cfg), 0, err,
+                            sizeof(err))) {
+        log_err("%s", err);
+        return -1;
     }
     errno = 0;
     if (config_read_file(cfg, path) == CONFIG_TRUE)

@@ -18,6 +18,11 @@ struct key_spec {
 void conf_err(const config_setting_t *s, const char *fmt, ...)
     TGED_PRINTF(2, 3);
 
+/* Check that every @include of a file (and of what it includes) names a
+ * regular file; 0, or -1 with "file:line: ..." in err. */
+int conf_check_includes(const char *path, const char *incdir, int depth,
+                        char *err, size_t errlen);
+
 /* Read a file; on error log "file:line: what" and return -1. */
 int conf_read(config_t *cfg, const char *path);
 

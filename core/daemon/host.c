@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 #include "qsbr.h"
 #include "watch.h"
@@ -313,6 +314,12 @@ TGED_API struct tged_cfg_file *tged_cfg_read_file(const char *path, char *err,
     if (slash) {
         *slash = '\0';
         config_set_include_dir(&f->cfg, dir[0] ? dir : "/");
+    }
+    if (conf_check_includes(path, config_get_include_dir(&f->cfg), 0, err,
+                            errlen)) {
+        config_destroy(&f->cfg);
+        free(f);
+        return NULL;
     }
     if (config_read_file(&f->cfg, path) != CONFIG_TRUE) {
         if (config_error_type(&f->cfg) == CONFIG_ERR_FILE_IO)
