@@ -47,10 +47,11 @@ int conf_check_includes(const char *path, const char *incdir, int depth,
         if (strncmp(p, "@include", 8) != 0)
             continue;
         char *q = strchr(p + 8, '"');
-        char *end = q ? strchr(q + 1, '"') : NULL;
-        if (!q || !end)
+        if (!q)
             continue; /* not an include libconfig would follow */
-        *end = '\0';
+        /* The name libconfig uses ends at the quote, or at a NUL byte
+         * inside the quotes (it keeps the name as a C string). */
+        q[1 + strcspn(q + 1, "\"\n")] = '\0';
         char inc[PATH_MAX];
         /* libconfig 1.5 puts the include folder before every name. */
         snprintf(inc, sizeof(inc), "%s%s%s", incdir ? incdir : "",
