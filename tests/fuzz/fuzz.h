@@ -59,7 +59,7 @@ void fuzz_check_positions(const char *msg, size_t len, const char *file,
  * read as `file` (NULL: stop). */
 void fuzz_watch_positions(const char *file, const uint8_t *text, size_t size);
 
-/* ---- fuzz_util.c: inputs that the code under test reads as files ---- */
+/* ---- inputs that the code under test reads as files ---- */
 
 /* A memfd holding data, named by its /proc/self/fd path (valid until the
  * next call). For readers that open a path but follow nothing from it. */
