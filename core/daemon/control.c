@@ -10,6 +10,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,9 +77,25 @@ static int same_listen(const struct settings *a, const struct settings *b)
     return 1;
 }
 
+/* Loading data allocates far more (parse trees, builders) than it keeps,
+ * and the allocator holds on to what was freed: give the free pages back
+ * once a load is over and the old data is gone, so the resident size is
+ * what is served, not what reading it once took. */
+static uint64_t loads; /* configuration reloads */
+
+static void give_back_memory(uint64_t *seen)
+{
+    uint64_t freed = qsbr_freed() + loads;
+    if (*seen == freed)
+        return;
+    *seen = freed;
+    malloc_trim(0);
+}
+
 static void reload(struct control *c)
 {
     log_notice("reloading %s", c->o->config_path);
+    loads++;
     sd_notify(0, "RELOADING=1");
     struct snapshot *n = snapshot_load(c->o->config_path, 1);
     if (!n) {
@@ -368,6 +385,7 @@ int control_run(const struct control_opts *o, struct snapshot *s)
         code = EXIT_OSERR;
         goto out;
     }
+    malloc_trim(0);
     log_notice("serving with %zu backend%s, %u worker%s", s->nbackends,
                s->nbackends == 1 ? "" : "s", c.nworkers,
                c.nworkers == 1 ? "" : "s");
@@ -382,14 +400,19 @@ int control_run(const struct control_opts *o, struct snapshot *s)
         close(o->ready_fd);
     }
 
+    uint64_t trimmed = qsbr_freed() + loads;
     for (int running = 1; running;) {
         uint64_t now = now_ms();
         uint64_t next = run_reloads(&c, now);
         uint64_t retry = watch_tick(now);
         if (retry && (!next || retry < next))
             next = retry;
-        if (qsbr_reclaim(0) && (!next || now + 2 < next))
-            next = now + 2;
+        if (qsbr_reclaim(0)) {
+            if (!next || now + 2 < next)
+                next = now + 2;
+        } else {
+            give_back_memory(&trimmed);
+        }
         int timeout = -1;
         if (next)
             timeout = next > now ? (int)(next - now) : 0;

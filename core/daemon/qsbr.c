@@ -31,6 +31,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct qsbr_reader *readers;
 static struct retired *pending;
 static void (*notify)(void);
+static uint64_t freed; /* atomic */
 
 struct qsbr_reader *qsbr_register(void)
 {
@@ -122,6 +123,11 @@ static uint64_t oldest_seen(void)
     return min;
 }
 
+uint64_t qsbr_freed(void)
+{
+    return __atomic_load_n(&freed, __ATOMIC_RELAXED);
+}
+
 unsigned qsbr_reclaim(int wait)
 {
     for (;;) {
@@ -149,6 +155,7 @@ unsigned qsbr_reclaim(int wait)
             if (due->fn)
                 due->fn(due->p);
             free(due);
+            __atomic_add_fetch(&freed, 1, __ATOMIC_RELAXED);
             due = n;
         }
         if (!wait || !left)

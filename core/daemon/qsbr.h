@@ -30,6 +30,9 @@ void qsbr_retire(void *p, void (*fn)(void *));
  * are done). */
 unsigned qsbr_reclaim(int wait);
 
+/* How many retired snapshots have been freed so far. */
+uint64_t qsbr_freed(void);
+
 /* Called whenever something is retired (to wake the control loop). */
 void qsbr_set_notify(void (*fn)(void));
 

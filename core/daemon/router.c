@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/fold.h"
 #include "config.h"
 #include "log.h"
 
@@ -139,10 +140,10 @@ int router_build(struct router *r, const config_setting_t *const *routes,
             bad = 1;
             continue;
         }
-        uint64_t h = tged_hash_ci(type, tl);
+        uint64_t h = fold_hash(type, tl);
         int dup = wild ? r->fallback != NULL : 0;
         for (size_t k = 0; !wild && k < r->nroutes; k++)
-            if (tged_name_eq(r->routes[k].type, r->routes[k].type_len, type,
+            if (fold_name_eq(r->routes[k].type, r->routes[k].type_len, type,
                              tl))
                 dup = 1;
         if (dup) {
@@ -189,7 +190,7 @@ const struct route *router_find(const struct router *r, const char *type,
     /* Sites name a handful of types; a scan of hashes beats a table. */
     for (size_t i = 0; i < r->nroutes; i++) {
         const struct route *rt = &r->routes[i];
-        if (rt->hash == hash && tged_name_eq(rt->type, rt->type_len, type, len))
+        if (rt->hash == hash && fold_name_eq(rt->type, rt->type_len, type, len))
             return rt;
     }
     return r->fallback;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/fold.h"
 #include "acl.h"
 #include "iftable.h"
 #include "keys.h"
@@ -89,6 +90,21 @@ struct worker {
 
     struct auth_reply auth; /* signing the answers to a signed request */
 };
+
+/* Fixed-size loads: a memcmp of a variable length is a library call. */
+static inline int same_addr(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    uint64_t x[2], y[2];
+    if (len == 4) {
+        uint32_t u, v;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        return u == v;
+    }
+    memcpy(x, a, 16);
+    memcpy(y, b, 16);
+    return x[0] == y[0] && x[1] == y[1];
+}
 
 /* The source address for the answer to request i: the address the
  * request came to, or for a broadcast or multicast, one of the receiving
@@ -315,11 +331,14 @@ static void handle(struct worker *w, const struct snapshot *s, const char *buf,
         return;
     }
     struct tged_query q = {.type = m->rq.ptr, .type_len = m->rq.len};
-    q.type_hash = tged_hash_ci(q.type, q.type_len);
+    q.type_hash = fold_hash(q.type, q.type_len);
     size_t nf = 0;
     for (size_t i = 0; i < m->nheaders; i++) {
         const struct tged_header *h = &m->headers[i];
-        if (tged_name_reserved(h->name.ptr, h->name.len))
+        /* RQ and ID are on every request: known by where their values
+         * are, without comparing names. */
+        if (h->value.ptr == m->rq.ptr || h->value.ptr == m->id.ptr ||
+            tged_name_reserved(h->name.ptr, h->name.len))
             continue;
         w->filters[nf++] = (struct tged_field){h->name.ptr, h->name.len,
                                                h->value.ptr, h->value.len};
@@ -381,7 +400,7 @@ static int serve_batch(struct worker *w, int fd)
         if (w->last.snap != s || w->last.ifgen != ifgen ||
             w->last.family != w->cur_family ||
             w->last.ifindex != w->cur_ifindex ||
-            memcmp(w->last.addr, w->cur_addr, alen) != 0) {
+            !same_addr(w->last.addr, w->cur_addr, alen)) {
             w->last.snap = s;
             w->last.ifgen = ifgen;
             w->last.family = w->cur_family;

@@ -16,6 +16,8 @@
 
 #include <tged/protocol.h>
 
+#include "fold.h"
+
 _Static_assert(TGED_MAX_REQUEST_HEADERS <= TGED_MSG_HEADERS,
                "a request must fit in a parsed message");
 
@@ -98,11 +100,7 @@ static inline int parse_num(const unsigned char **pp, const unsigned char *end,
     return 1;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* Word-at-a-time scanning; the byte order decides which end of a word is
- * the first byte, so other machines take the byte loops. */
-#define TGED_SWAR 1
-
+#ifdef TGED_SWAR
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -547,49 +545,6 @@ bad_start:
     return finish(msg, &none, TGED_PARSE_BAD, why);
 }
 
-/* Folds the ASCII capitals of eight bytes at once: each byte below 0x80
- * gets bit 7 set by the adds exactly when it lies in 'A'..'Z', and that bit
- * shifted to 0x20 makes it lower case. No carry crosses a byte. */
-static inline uint64_t fold8(uint64_t w)
-{
-    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, hi = 0x8080808080808080ull;
-    uint64_t h = w & lo7;
-    uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* 0x80 - 'A' */
-    uint64_t gt_z = h + 0x2525252525252525ull; /* 0x7f - 'Z' */
-    uint64_t upper = (ge_a ^ gt_z) & ~w & hi;
-    return w | (upper >> 2);
-}
-
-static inline uint64_t load_tail(const unsigned char *p, size_t n)
-{
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    return w;
-}
-
-TGED_API int tged_name_eq(const char *a, size_t alen, const char *b,
-                          size_t blen)
-{
-    const unsigned char *x = (const unsigned char *)a;
-    const unsigned char *y = (const unsigned char *)b;
-    uint64_t u, v;
-
-    if (alen != blen)
-        return 0;
-    while (alen >= 8) {
-        memcpy(&u, x, 8);
-        memcpy(&v, y, 8);
-        if (u != v && fold8(u) != fold8(v))
-            return 0;
-        x += 8;
-        y += 8;
-        alen -= 8;
-    }
-    if (alen == 0)
-        return 1;
-    return fold8(load_tail(x, alen)) == fold8(load_tail(y, alen));
-}
-
 /* 1 when the first n bytes of name equal upper (upper case, ASCII). */
 static inline int upper_eq(const char *name, const char *upper, size_t n)
 {
@@ -651,36 +606,15 @@ TGED_API int tged_id_valid(const char *id, size_t len)
            all_of((const unsigned char *)id, len, C_ID);
 }
 
-/* Eight folded bytes per step: xor in, multiply by an odd constant, xor the
- * high half down. Each step is a bijection of the state, so two strings of
- * one length that differ in a single word never collide; the length seeds
- * the state so that zero padding does not alias; the murmur3 finaliser
- * spreads the last word over all bits. */
+TGED_API int tged_name_eq(const char *a, size_t alen, const char *b,
+                          size_t blen)
+{
+    return fold_name_eq(a, alen, b, blen);
+}
+
 TGED_API uint64_t tged_hash_ci(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    const uint64_t k = 0xbf58476d1ce4e5b9ull;
-    uint64_t h =
-        0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
-    uint64_t w;
-
-    while (len >= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ fold8(w)) * k;
-        h ^= h >> 31;
-        p += 8;
-        len -= 8;
-    }
-    if (len > 0) {
-        h = (h ^ fold8(load_tail(p, len))) * k;
-        h ^= h >> 31;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return fold_hash(s, len);
 }
 
 TGED_API const char *tged_reason_name(int reason)

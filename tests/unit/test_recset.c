@@ -248,6 +248,17 @@ START_TEST(large_set_is_indexed)
         ck_assert_uint_eq(ngot, 1);
         ck_assert_int_eq(ask(rs, type, 8, NULL, 0, NULL), TGED_FOUND);
         ck_assert_uint_eq(ngot, 8);
+        /* A key shared by the type's ten records: its list keeps the
+         * order they were added in. */
+        const char *port[] = {"port=80"};
+        ck_assert_int_eq(ask(rs, type, 8, NULL, 1, port), TGED_FOUND);
+        ck_assert_uint_eq(ngot, 8);
+        for (size_t k = 0; k < ngot; k++) {
+            char want[32];
+            snprintf(want, sizeof(want), "HOST: host%d\r\n",
+                     i % 10000 + (int)k * 10000);
+            ck_assert_ptr_nonnull(strstr(got[k], want));
+        }
     }
     ck_assert_uint_lt(tged_recset_memory(rs), 4 * text);
     tged_recset_free(rs);
