@@ -2,11 +2,11 @@
  *
  * The file is one object keyed by type; each value is a record (an object
  * of scalar fields) or a list of records. It is read whole with read(2),
- * parsed by jansson, checked, and turned into a record set; the jansson
- * tree is freed before the set is indexed, so the peak memory of a reload
- * is the tree or the index, not both. Any error refuses the whole file,
- * names the spot as file:line:column and JSON path, and the set loaded
- * before keeps serving.
+ * parsed by jansson (its tree in an arena, arena.c), checked, and turned
+ * into a record set; the jansson tree is freed before the set is indexed,
+ * so the peak memory of a reload is the tree or the index, not both. Any error
+ * refuses the whole file, names the spot as file:line:column and JSON path, and
+ * the set loaded before keeps serving.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -22,6 +22,8 @@
 #include <jansson.h>
 
 #include <tged/plugin.h>
+
+#include "arena.h"
 
 /* A record set indexes at most 4 GiB of text; a service file anywhere near
  * this is a mistake, and refusing it early keeps a runaway writer from
@@ -649,6 +651,7 @@ static struct data *load(struct state *st, int again, int *err)
     struct data *d = NULL;
     struct tged_recset_builder *b = NULL;
     json_t *root = NULL;
+    struct json_arena arena;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     *err = read_whole(&ld, &buf, &ld.len);
@@ -657,6 +660,7 @@ static struct data *load(struct state *st, int again, int *err)
     ld.buf = buf;
     *err = -EINVAL;
     json_error_t je;
+    json_arena_open(&arena);
     root = json_loadb(buf, ld.len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         char tb[sizeof(je.text) * 4 + 8];
@@ -684,6 +688,7 @@ static struct data *load(struct state *st, int again, int *err)
      * index is built, which is when the set needs the most memory. */
     json_decref(root);
     root = NULL;
+    json_arena_close(&arena);
     free(buf);
     buf = NULL;
     d->rs = tged_recset_build(b);
@@ -705,6 +710,7 @@ static struct data *load(struct state *st, int again, int *err)
     *err = 0;
 out:
     json_decref(root);
+    json_arena_close(&arena);
     free(buf);
     tged_recset_builder_free(b);
     if (*err < 0) {
@@ -722,6 +728,7 @@ static int json_init(struct tged_instance *ctx, void **state)
     if (!st)
         return -ENOMEM;
     st->ctx = ctx;
+    json_arena_install();
     st->file = tged_get_path(ctx, "file", NULL);
     if (!st->file) {
         tged_log(ctx, LOG_ERR, "needs 'file', the JSON file of records");
