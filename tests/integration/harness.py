@@ -35,6 +35,29 @@ VALGRIND_CMD = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                 "--track-fds=no"]
 
 
+def instrumented():
+    """Why tgedd's memory is not its own here (valgrind, a sanitizer
+    runtime), or None."""
+    if VALGRIND:
+        return "tgedd runs under valgrind"
+    try:
+        with open(TGEDD, "rb") as f:
+            if b"__asan_init" in f.read():
+                return "tgedd is built with AddressSanitizer"
+    except OSError:
+        pass
+    return None
+
+
+def resident_kib(pid):
+    """VmRSS of a process, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
 def free_port():
     """A UDP port free on both 127.0.0.1 and ::1."""
     for _ in range(50):
