@@ -5,6 +5,10 @@
  * re-read whole on every change. A file with any error is refused whole
  * and the records loaded before keep serving.
  *
+ * The file is read by a fast reader first (records_reader.c), which takes
+ * the common subset of the syntax and gives up on anything else; the file
+ * is then read with libconfig, whose messages name the file and line.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
@@ -14,6 +18,8 @@
 #include <string.h>
 
 #include <tged/plugin.h>
+
+#include "records_reader.h"
 
 struct state {
     struct tged_instance *ctx;
@@ -129,8 +135,9 @@ static int add_list(struct tged_instance *ctx, struct tged_recset_builder *b,
     return 0;
 }
 
-/* Read every record into a new set; NULL (after logging) on any error. */
-static struct tged_recset *load(struct state *st)
+/* Read every record into a new set with libconfig; NULL (after logging) on
+ * any error. */
+static struct tged_recset *load_libconfig(struct state *st)
 {
     struct tged_recset_builder *b = tged_recset_builder_new(st->ctx);
     if (!b)
@@ -171,6 +178,41 @@ static struct tged_recset *load(struct state *st)
 fail:
     tged_recset_builder_free(b);
     return NULL;
+}
+
+/* Read every record into a new set; NULL (after logging) on any error.
+ * The fast reader's set is kept only when it read the whole file; else
+ * everything is read again the libconfig way. */
+static struct tged_recset *load(struct state *st)
+{
+    if (!st->file)
+        return load_libconfig(st);
+    struct tged_recset_builder *b = tged_recset_builder_new(st->ctx);
+    if (!b)
+        return NULL;
+    if (st->inline_records && add_list(st->ctx, b, st->inline_records) < 0) {
+        tged_recset_builder_free(b);
+        return NULL;
+    }
+    unsigned line;
+    if (static_records_read(st->file, b, &line) != STATIC_READ_DONE) {
+        tged_recset_builder_free(b);
+        if (line)
+            tged_log(st->ctx, LOG_DEBUG,
+                     "%s:%u: not for the fast reader; reading it with "
+                     "libconfig",
+                     st->file, line);
+        else
+            tged_log(st->ctx, LOG_DEBUG,
+                     "%s: not for the fast reader; reading it with libconfig",
+                     st->file);
+        return load_libconfig(st);
+    }
+    tged_log(st->ctx, LOG_DEBUG, "%s: read by the fast reader", st->file);
+    struct tged_recset *rs = tged_recset_build(b);
+    if (!rs)
+        tged_log(st->ctx, LOG_ERR, "out of memory");
+    return rs;
 }
 
 static int static_init(struct tged_instance *ctx, void **state)

@@ -2,13 +2,17 @@
  *
  * The input is the file named by `file = ...`: libconfig text holding
  * records = ( ... ). It is read by the plugin's own load(), reached by
- * including static.c, on an instance made without tgedd.
+ * including static.c, on an instance made without tgedd: by the fast
+ * reader (records_reader.c, included too, so that its records also go
+ * through fuzz_host.h's checks) or, when that gives up, by libconfig.
+ * fuzz_static_reader.c compares the two.
  *
  * SPDX-License-Identifier: MIT */
 #include "fuzz.h"
 #include "fuzz_host.h"
 
 #include "../../plugins/static/static.c"
+#include "../../plugins/static/records_reader.c"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
