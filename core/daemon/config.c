@@ -58,7 +58,7 @@ int conf_check_includes(const char *path, const char *incdir, int depth,
                  incdir ? "/" : "", q + 1);
         struct stat st;
         if (stat(inc, &st) == 0 && !S_ISREG(st.st_mode)) {
-            snprintf(err, errlen, "%s:%u: @include \"%.200s\": not a file",
+            snprintf(err, errlen, "%.256s:%u: @include \"%.200s\": not a file",
                      path, lineno, q + 1);
             rc = -1;
         } else if (stat(inc, &st) == 0) {
