@@ -323,6 +323,9 @@ fail:
 
 int control_run(const struct control_opts *o, struct snapshot *s)
 {
+    /* The backends have read their data: give back what reading took
+     * before the first request can be answered. */
+    malloc_trim(0);
     struct control c = {
         .o = o, .cur = s, .sigfd = -1, .epfd = -1, .ctlfd = -1, .nlfd = -1};
     int code = 0;
@@ -385,7 +388,6 @@ int control_run(const struct control_opts *o, struct snapshot *s)
         code = EXIT_OSERR;
         goto out;
     }
-    malloc_trim(0);
     log_notice("serving with %zu backend%s, %u worker%s", s->nbackends,
                s->nbackends == 1 ? "" : "s", c.nworkers,
                c.nworkers == 1 ? "" : "s");
