@@ -94,22 +94,11 @@ struct tged_recset_builder {
     char err[160];
 };
 
-/* Hash mixing (the finalizer of MurmurHash3). */
-static inline uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static inline uint64_t key_hash(uint32_t type, uint64_t name_hash,
                                 uint64_t value_hash)
 {
-    return mix64(name_hash ^ (value_hash * 0x9e3779b97f4a7c15ULL) ^
-                 ((uint64_t)type << 17) ^ type);
+    return fold_mix64(name_hash ^ (value_hash * 0x9e3779b97f4a7c15ULL) ^
+                      ((uint64_t)type << 17) ^ type);
 }
 
 /* A slot index in [0, cap) from the lower half of the hash. */

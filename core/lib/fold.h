@@ -81,6 +81,17 @@ static inline int fold_name_eq(const char *a, size_t alen, const char *b,
     return fold8(load_tail(x, alen)) == fold8(load_tail(y, alen));
 }
 
+/* The finalizer of MurmurHash3: every input bit reaches every output bit. */
+static inline uint64_t fold_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 /* Eight folded bytes per step: xor in, multiply by an odd constant, xor the
  * high half down. Each step is a bijection of the state, so two strings of
  * one length that differ in a single word never collide; the length seeds
@@ -105,12 +116,7 @@ static inline uint64_t fold_hash(const char *s, size_t len)
         h = (h ^ fold8(load_tail(p, len))) * k;
         h ^= h >> 31;
     }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return fold_mix64(h);
 }
 
 #endif
