@@ -297,8 +297,13 @@ TGED_API int tged_recset_add(struct tged_recset_builder *b, const char *type,
                     "bytes of fields fit max_reply_size with the longest RQ "
                     "and ID",
                     size, b->block_limit);
-    if (b->text_len + size + TGED_MAX_TYPE > UINT32_MAX ||
-        b->nrecs >= POST_LAST - 1 || b->nfields + nfields >= SLOT_REC)
+    /* The built set names records by their block's offset, below the
+     * flag bit: the blocks (text, and at most 11 bytes of head and
+     * padding a record and 4 a field) and the type names must fit. */
+    size_t built = b->text_len + size + TGED_MAX_TYPE + 11 * (b->nrecs + 1) +
+                   4 * (b->nfields + nfields) + 3;
+    if (built >= POST_LAST || b->nrecs >= POST_LAST - 1 ||
+        b->nfields + nfields >= SLOT_REC)
         return fail(b, -E2BIG, "too many records");
 
     long t = builder_type(b, type, type_len);
@@ -488,7 +493,9 @@ TGED_API struct tged_recset *tged_recset_build(struct tged_recset_builder *b)
     size = (size + 3) & ~(size_t)3;
     for (size_t i = 0; i < b->nrecs; i++)
         size += block_size(b->recs[i].nfields, b->recs[i].text_len);
-    if (size >= POST_LAST) { /* offsets must leave the flag bit free */
+    /* tged_recset_add() keeps records within this; only types added
+     * without records can still reach it. */
+    if (size >= POST_LAST) {
         free(ord);
         goto fail;
     }
